@@ -1,0 +1,34 @@
+# Two set-up commands (see README): `make demo` and `make test`.
+# Both create .venv with the project and its test tools installed, then run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNS ?= runs/demo
+
+.PHONY: demo test lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the project metadata changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/bioel-bench run --system exact --benchmark demo --out $(RUNS) --name exact --k 1 5 10
+	$(BIN)/bioel-bench run --system tfidf --benchmark demo --out $(RUNS) --name tfidf --k 1 5 10
+	$(BIN)/bioel-bench compare $(RUNS)/exact $(RUNS)/tfidf
+	$(BIN)/bioel-bench table $(RUNS)/exact $(RUNS)/tfidf
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check bench systems tests
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

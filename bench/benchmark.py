@@ -1,0 +1,93 @@
+"""A benchmark: named splits of mentions, a KB, a card and checksums.
+
+This is what every loader returns and every system consumes, so it is kept
+plain (tuples of :class:`~bench.mention.Mention`); nothing here knows about a
+file format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from bench.checksum import sha256_records
+from bench.kb import KnowledgeBase
+from bench.mention import Mention
+
+TRAIN, DEV, TEST = "train", "dev", "test"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A prepared benchmark.
+
+    ``source_files`` maps each official file (relative name) to its sha256, so
+    a result can be traced to the bytes it came from. ``flags`` carries
+    protocol facts that must travel with every result, such as
+    ``{"closed_world_kb": True}`` when the real KB was not available.
+    """
+
+    name: str
+    splits: Mapping[str, Sequence[Mention]]
+    kb: KnowledgeBase
+    card: Mapping[str, Any] = field(default_factory=dict)
+    source_files: Mapping[str, str] = field(default_factory=dict)
+    protocol: str = "angel"
+    flags: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        splits = {name: tuple(mentions) for name, mentions in self.splits.items()}
+        for split_name, mentions in splits.items():
+            seen: set[str] = set()
+            for mention in mentions:
+                if mention.id in seen:
+                    raise ValueError(
+                        f"benchmark {self.name!r}, split {split_name!r}: duplicate mention id {mention.id!r}"
+                    )
+                seen.add(mention.id)
+        object.__setattr__(self, "splits", splits)
+
+    def split(self, name: str) -> tuple[Mention, ...]:
+        try:
+            return self.splits[name]  # type: ignore[return-value]
+        except KeyError:
+            raise KeyError(f"benchmark {self.name!r} has no split {name!r}; it has {sorted(self.splits)}") from None
+
+    def training_mentions(self) -> tuple[Mention, ...]:
+        """The mentions a system may have seen: train and dev (leakage subsets)."""
+        return tuple(m for s in (TRAIN, DEV) if s in self.splits for m in self.splits[s])
+
+    def split_checksum(self, name: str) -> str:
+        """sha256 of a split's ids, texts and gold ids (what scoring depends on)."""
+        return _split_checksum(self, name)
+
+    @cached_property
+    def checksums(self) -> dict[str, Any]:
+        return {
+            "splits": {name: self.split_checksum(name) for name in sorted(self.splits)},
+            "kb": self.kb.checksum,
+            "sources": dict(sorted(self.source_files.items())),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "protocol": self.protocol,
+            "splits": {name: len(m) for name, m in self.splits.items()},
+            "kb": self.kb.summary(),
+            "flags": dict(self.flags),
+        }
+
+
+def _split_checksum(benchmark: Benchmark, name: str) -> str:
+    def record(m: Mention) -> list[object]:
+        return [
+            m.id,
+            m.text,
+            [sorted(g) for g in m.gold_groups],
+            [[p.text, sorted(p.gold_ids)] for p in m.parts],
+        ]
+
+    return sha256_records(record(m) for m in benchmark.split(name))

@@ -1,0 +1,36 @@
+"""Reading untrusted text files line by line, with file:line errors.
+
+Corpus and KB files arrive from many mirrors; a bad byte or a truncated gzip
+must stop loading with the file and line named, never be skipped.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.errors import DataFormatError
+
+
+def iter_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` without the newline; gzip is detected by suffix."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(path, None, "file not found")
+    opener = gzip.open if path.suffix == ".gz" else open
+    number = 0
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode(encoding)
+                except UnicodeDecodeError as error:
+                    raise DataFormatError(
+                        path, number, f"not valid {encoding}: {error.reason} at byte {error.start}"
+                    ) from None
+                yield number, line.rstrip("\r\n")
+    except (OSError, EOFError) as error:
+        if isinstance(error, DataFormatError):
+            raise
+        raise DataFormatError(path, number + 1, f"cannot be read: {error}") from None

@@ -1,0 +1,209 @@
+"""The ``bioel-bench`` command line: run, compare, table, ls.
+
+Every verb has ``--help``; errors from bad input or bad requests are printed
+as one line (file:line: problem) with exit status 2, not as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from bench.errors import BenchError
+
+EPILOG = "Example: bioel-bench run --system tfidf --benchmark demo"
+
+
+def parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are parsed as YAML scalars (3 -> int, true -> bool)."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BenchError(f"--set expects key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            settings[key.strip()] = value
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.runner import RunSpec, execute
+    from bench.tables import accuracy_table
+
+    spec = RunSpec(
+        system=args.system,
+        benchmark=args.benchmark,
+        split=args.split,
+        ks=tuple(args.k),
+        seed=args.seed,
+        settings=parse_settings(args.set),
+        profile=args.profile,
+    )
+    log = (lambda message: print(message, file=sys.stderr)) if args.json else print
+    record = execute(spec, args.out, run_name=args.name, force=args.force, data_dir=args.data_dir, log=log)
+    metrics = record.metrics
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "run_dir": str(record.path),
+                    "system": record.system,
+                    "benchmark": record.benchmark,
+                    "split": record.config["split"],
+                    "n_mentions": metrics["n_mentions"],
+                    "acc": metrics["acc"]["union"],
+                    "acc_rules": metrics["acc"],
+                    "acc_composite": metrics["acc_composite"],
+                    "leakage": metrics["leakage"],
+                    "flags": metrics["flags"],
+                    "timings": metrics["timings"],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    else:
+        flag = (
+            " [closed-world KB: not comparable with published numbers]"
+            if metrics["flags"].get("closed_world_kb")
+            else ""
+        )
+        print(
+            f"{record.system} on {record.benchmark}/{record.config['split']} ({metrics['n_mentions']} mentions){flag}"
+        )
+        print(accuracy_table(metrics, metrics["ks"]))
+        print(f"run directory: {record.path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.compare import compare_runs
+    from bench.results import load_run
+    from bench.tables import comparison_table
+
+    a, b = load_run(args.run_a), load_run(args.run_b)
+    result = compare_runs(
+        a,
+        b,
+        tuple(args.k),
+        rule=args.rule,
+        composite=args.composite,
+        n_resamples=args.resamples,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        print(f"A = {a.system} ({a.path})\nB = {b.system} ({b.path})")
+        print(
+            f"{result['n_mentions']} paired mentions of {a.benchmark}, rule {args.rule}"
+            + (", composite mode" if args.composite else "")
+        )
+        print(comparison_table(result))
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from bench.results import load_run
+    from bench.tables import runs_table
+
+    records = [load_run(path) for path in args.runs]
+    print(runs_table(records, tuple(args.k), rule=args.rule, fmt=args.format))
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from bench.registry import BENCHMARKS, SYSTEMS
+
+    registry = SYSTEMS if args.what == "systems" else BENCHMARKS
+    for name in registry.names():
+        print(f"{name}\t{registry.origin(name)}")
+    for name, problem in registry.broken.items():
+        print(f"{name}\tBROKEN: {problem}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bioel-bench", description="Biomedical entity linking benchmark harness.", epilog=EPILOG
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    run = verbs.add_parser(
+        "run",
+        help="run a system on a benchmark and store the result",
+        description="Fit a system, predict the split, print acc@k and the run directory.",
+    )
+    run.add_argument("--system", required=True, help="a registered system (see 'bioel-bench ls systems')")
+    run.add_argument("--benchmark", required=True, help="a registered benchmark (see 'bioel-bench ls benchmarks')")
+    run.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    run.add_argument("--k", type=int, nargs="+", default=list(range(1, 11)), help="k values for acc@k (default 1..10)")
+    run.add_argument("--seed", type=int, default=0, help="seed for data order, initialisation and tie-breaking")
+    run.add_argument("--out", default="runs", help="folder of run directories (default: runs)")
+    run.add_argument("--name", default=None, help="run directory name (default: derived from the config)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a system option (repeatable)")
+    run.add_argument("--profile", default="angel", help="protocol profile of the benchmark (default: angel)")
+    run.add_argument(
+        "--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or the user cache)"
+    )
+    run.add_argument("--force", action="store_true", help="rerun even if an identical finished run exists")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.set_defaults(func=cmd_run)
+
+    compare = verbs.add_parser(
+        "compare",
+        help="paired significance test of two runs",
+        description="acc@k of both runs, B - A with a bootstrap CI, McNemar and randomization p-values.",
+    )
+    compare.add_argument("run_a", help="run directory A (the baseline)")
+    compare.add_argument("run_b", help="run directory B")
+    compare.add_argument("--k", type=int, nargs="+", default=[1, 5, 10])
+    compare.add_argument("--rule", choices=["union", "dedup", "strict"], default="union", help="scoring rule")
+    compare.add_argument("--composite", action="store_true", help="BioSyn composite mode")
+    compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap and randomization resamples")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the resampling")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(func=cmd_compare)
+
+    table = verbs.add_parser(
+        "table", help="a table of runs (Markdown or LaTeX)", description="One row per run directory."
+    )
+    table.add_argument("runs", nargs="+", help="run directories")
+    table.add_argument("--format", choices=["md", "latex", "plain"], default="md")
+    table.add_argument("--k", type=int, nargs="+", default=[1, 5, 10])
+    table.add_argument("--rule", choices=["union", "dedup", "strict"], default="union")
+    table.set_defaults(func=cmd_table)
+
+    ls = verbs.add_parser(
+        "ls",
+        help="list registered systems or benchmarks",
+        description="Built-in entries and those of installed plug-ins (entry points).",
+    )
+    ls.add_argument("what", choices=["systems", "benchmarks"])
+    ls.set_defaults(func=cmd_ls)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BenchError as error:
+        print(f"bioel-bench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "bioel-bench: interrupted; an unfinished run resumes when you run the same command again", file=sys.stderr
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

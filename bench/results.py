@@ -1,0 +1,194 @@
+"""The results store: one directory per run, written atomically.
+
+A run directory holds everything a table or a significance test needs, so
+reports are rebuilt from files alone (HELM's run_spec/stats/per_instance):
+
+* ``config.json``      the resolved run configuration (system options included)
+* ``environment.json`` versions, git revision, machine
+* ``predictions.jsonl`` one line per evaluated mention: gold, leakage flags, ranked candidates
+* ``metrics.json``     schema version, acc@k per rule, leakage subsets, checksums, timings
+
+While a run is in progress it lives in ``NAME.partial/`` (which also keeps the
+system's checkpoints, so an interrupted run resumes); it becomes ``NAME/`` by a
+single directory rename once every file is written. A killed run therefore
+never leaves anything that reads as a finished result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError, IncompleteRunError
+from bench.linker import Candidate
+from bench.mention import Mention
+
+SCHEMA_VERSION = 1
+CONFIG, ENVIRONMENT, PREDICTIONS, METRICS = "config.json", "environment.json", "predictions.jsonl", "metrics.json"
+PARTIAL_SUFFIX = ".partial"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, fsync, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows))
+
+
+def partial_dir(final: Path) -> Path:
+    return final.with_name(final.name + PARTIAL_SUFFIX)
+
+
+def commit_run(partial: Path, final: Path) -> Path:
+    """Publish a finished run: one rename, after checking every file is there."""
+    for name in (CONFIG, ENVIRONMENT, PREDICTIONS, METRICS):
+        if not (partial / name).is_file():
+            raise IncompleteRunError(f"{partial}: cannot publish, {name} is missing")
+    if final.exists():  # --force: replace the old run only once the new one is complete
+        trash = final.with_name(f".{final.name}.replaced")
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(final, trash)
+        os.replace(partial, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(partial, final)
+    return final
+
+
+# --- prediction rows ---------------------------------------------------------
+
+
+def prediction_row(
+    mention: Mention,
+    candidates: list[Candidate],
+    part_candidates: list[list[Candidate]],
+    mention_seen: bool,
+    concept_seen: bool,
+) -> dict[str, Any]:
+    return {
+        "id": mention.id,
+        "text": mention.text,
+        "doc_id": mention.doc_id,
+        "span": list(mention.span) if mention.span else None,
+        "entity_type": mention.entity_type,
+        "gold": sorted(mention.gold_ids),
+        "gold_groups": [sorted(g) for g in mention.gold_groups],
+        "mention_seen": mention_seen,
+        "concept_seen": concept_seen,
+        "candidates": [c.to_dict() for c in candidates],
+        "parts": [
+            {"id": p.id, "text": p.text, "gold": sorted(p.gold_ids), "candidates": [c.to_dict() for c in pc]}
+            for p, pc in zip(mention.parts, part_candidates)
+        ],
+    }
+
+
+@dataclass
+class RunRecord:
+    """A finished run read back from its directory."""
+
+    path: Path
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def system(self) -> str:
+        return self.config["system"]
+
+    @property
+    def benchmark(self) -> str:
+        return self.config["benchmark"]
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        with open(self.path / PREDICTIONS, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    raise BenchError(f"{self.path / PREDICTIONS}:{number}: not JSON ({error.msg})") from None
+        return rows
+
+    def mentions(self) -> list[Mention]:
+        """The evaluated mentions, rebuilt from the rows (no context)."""
+        out = []
+        for r in self.rows:
+            parts = tuple(Mention(p["id"], p["text"], frozenset(p["gold"])) for p in r.get("parts", []))
+            out.append(
+                Mention(
+                    r["id"],
+                    r["text"],
+                    frozenset(r["gold"]),
+                    doc_id=r.get("doc_id"),
+                    gold_groups=tuple(frozenset(g) for g in r["gold_groups"]),
+                    parts=parts,
+                    entity_type=r.get("entity_type"),
+                )
+            )
+        return out
+
+    def predictions(self) -> dict[str, list[Candidate]]:
+        """Ranked candidates by mention (and part) id."""
+        out: dict[str, list[Candidate]] = {}
+        for r in self.rows:
+            out[r["id"]] = [Candidate.from_dict(c) for c in r["candidates"]]
+            for p in r.get("parts", []):
+                out[p["id"]] = [Candidate.from_dict(c) for c in p["candidates"]]
+        return out
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise BenchError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+
+
+def load_run(path: str | Path) -> RunRecord:
+    """Read a finished run; a partial or damaged directory raises a clear error."""
+    path = Path(path)
+    if path.name.endswith(PARTIAL_SUFFIX):
+        raise IncompleteRunError(f"{path} is an unfinished run (interrupted or still running)")
+    if not path.is_dir():
+        if partial_dir(path).is_dir():
+            raise IncompleteRunError(f"{path} has not finished: only {partial_dir(path).name} exists")
+        raise BenchError(f"{path}: no such run directory")
+    missing = [n for n in (CONFIG, METRICS, PREDICTIONS) if not (path / n).is_file()]
+    if missing:
+        raise IncompleteRunError(f"{path} is not a finished run: missing {', '.join(missing)}")
+    metrics = _read_json(path / METRICS)
+    version = metrics.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise BenchError(f"{path / METRICS}: schema version {version!r} is newer than this harness ({SCHEMA_VERSION})")
+    environment = _read_json(path / ENVIRONMENT) if (path / ENVIRONMENT).is_file() else {}
+    return RunRecord(path, _read_json(path / CONFIG), metrics, environment)

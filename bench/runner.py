@@ -1,0 +1,240 @@
+"""Run one system on one benchmark split and store the result.
+
+The data flow of DESIGN.md section 1 in one function: load the benchmark,
+build the system from resolved options, ``fit``, ``predict``, score, write the
+run directory. A run is identified by its resolved configuration and the data
+checksums, so an identical request reuses the finished run and an interrupted
+one resumes in its ``.partial`` directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.benchmark import DEV, TRAIN, Benchmark
+from bench.environment import describe_environment
+from bench.errors import BenchError
+from bench.linker import Candidate, FitConfig, Linker, options_to_dict, rank
+from bench.mention import Mention
+from bench.metrics import (
+    DEFAULT_KS,
+    RULES,
+    accuracy_at_k,
+    hit_ranks,
+    leakage_masks,
+    subset_accuracy,
+)
+from bench.progress import progress_enabled
+from bench.registry import BENCHMARKS, SYSTEMS
+from bench.results import (
+    CONFIG,
+    ENVIRONMENT,
+    METRICS,
+    PREDICTIONS,
+    SCHEMA_VERSION,
+    RunRecord,
+    commit_run,
+    load_run,
+    partial_dir,
+    prediction_row,
+    write_json,
+    write_jsonl,
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run; with the data checksums it identifies a run (HELM's RunSpec)."""
+
+    system: str
+    benchmark: str
+    split: str = "test"
+    ks: tuple[int, ...] = DEFAULT_KS
+    seed: int = 0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    profile: str = "angel"
+
+
+def load_benchmark(name: str, profile: str = "angel", data_dir: str | Path | None = None) -> Benchmark:
+    loader = BENCHMARKS.get(name)
+    return loader(data_dir=data_dir, profile=profile)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python and numpy, and torch if a system has imported it."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def run_key(config: Mapping[str, Any], checksums: Mapping[str, Any]) -> str:
+    blob = json.dumps({"config": config, "checksums": checksums}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def execute(
+    spec: RunSpec,
+    out_dir: str | Path = "runs",
+    *,
+    run_name: str | None = None,
+    force: bool = False,
+    data_dir: str | Path | None = None,
+    log=print,
+) -> RunRecord:
+    """Run ``spec`` (or reuse its finished run) and return the record."""
+    if not spec.ks or min(spec.ks) < 1:
+        raise BenchError(f"k values must be positive integers, got {list(spec.ks)}")
+    ks = tuple(sorted(set(spec.ks)))
+    started = time.perf_counter()
+    benchmark = load_benchmark(spec.benchmark, spec.profile, data_dir)
+    load_s = time.perf_counter() - started
+    test = benchmark.split(spec.split)
+    linker_cls = SYSTEMS.get(spec.system)
+    linker: Linker = linker_cls.from_settings(dict(spec.settings))
+    config = {
+        "schema_version": SCHEMA_VERSION,
+        "system": spec.system,
+        "options": options_to_dict(linker.options),
+        "benchmark": spec.benchmark,
+        "profile": spec.profile,
+        "split": spec.split,
+        "ks": list(ks),
+        "seed": spec.seed,
+    }
+    checksums = benchmark.checksums
+    key = run_key(config, checksums)
+    config["run_key"] = key
+    out_dir = Path(out_dir)
+    final = out_dir / (run_name or f"{spec.benchmark}__{spec.system}__seed{spec.seed}__{key}")
+    if final.exists() and not force:
+        existing = load_run(final)
+        if existing.config.get("run_key") == key:
+            log(f"reusing finished run {final} (same config and data; --force to rerun)")
+            return existing
+        raise BenchError(f"{final} holds a run with a different config or data; choose another --name or --force")
+
+    partial = partial_dir(final)
+    resumed = partial.exists()
+    if resumed:
+        previous = json.loads((partial / "spec.json").read_text()) if (partial / "spec.json").exists() else {}
+        if previous.get("run_key") != key:
+            raise BenchError(f"{partial} belongs to a different config; delete it or choose another --name")
+        log(f"resuming the interrupted run in {partial}")
+    partial.mkdir(parents=True, exist_ok=True)
+    write_json(partial / "spec.json", config)  # lets a resumed run check it is the same run
+    started_at = datetime.now(timezone.utc).isoformat()
+
+    train = benchmark.split(TRAIN) if TRAIN in benchmark.splits and spec.split != TRAIN else ()
+    dev = benchmark.split(DEV) if DEV in benchmark.splits and spec.split != DEV else ()
+    seed_everything(spec.seed)
+    t0 = time.perf_counter()
+    linker.fit(
+        train, dev, benchmark.kb, FitConfig(seed=spec.seed, work_dir=partial / "work", progress=progress_enabled())
+    )
+    fit_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    predictions = predict_all(linker, test, benchmark, max(ks))
+    predict_s = time.perf_counter() - t0
+
+    training = (*train, *dev)
+    masks = leakage_masks(test, training)
+    metrics: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_key": key,
+        "system": spec.system,
+        "benchmark": spec.benchmark,
+        "split": spec.split,
+        "n_mentions": len(test),
+        "n_composite": sum(m.composite for m in test),
+        "ks": list(ks),
+        **score(test, predictions, masks, ks),
+        "checksums": {"test": checksums["splits"][spec.split], **checksums},
+        "flags": dict(benchmark.flags) | {"closed_world_kb": benchmark.kb.closed_world},
+        "kb": benchmark.kb.summary(),
+        "system_info": linker.describe(),
+        "timings": {
+            "load_s": round(load_s, 3),
+            "fit_s": round(fit_s, 3),
+            "predict_s": round(predict_s, 3),
+            "mentions_per_s": round(len(test) / predict_s, 2) if predict_s > 0 else None,
+            "total_s": round(time.perf_counter() - started, 3),
+            "resumed": resumed,
+        },
+    }
+    rows = [
+        prediction_row(
+            m,
+            predictions[m.id],
+            [predictions[p.id] for p in m.parts],
+            bool(masks["mention_seen"][i]),
+            bool(masks["concept_seen"][i]),
+        )
+        for i, m in enumerate(test)
+    ]
+    environment = describe_environment() | {
+        "started_at": started_at,
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+    }
+    write_json(partial / CONFIG, config)
+    write_json(partial / ENVIRONMENT, environment)
+    write_jsonl(partial / PREDICTIONS, rows)
+    write_json(partial / METRICS, metrics)  # written last: the run is complete only with it
+    commit_run(partial, final)
+    return load_run(final)
+
+
+def predict_all(
+    linker: Linker, mentions: Sequence[Mention], benchmark: Benchmark, k: int
+) -> dict[str, list[Candidate]]:
+    """Predictions for mentions and their composite parts, validated and ranked."""
+    queries = [*mentions, *(p for m in mentions for p in m.parts)]
+    output = linker.predict(queries, benchmark.kb, k)
+    if not isinstance(output, list) or len(output) != len(queries):
+        got = len(output) if isinstance(output, list) else type(output).__name__
+        raise BenchError(f"system {linker.name!r} returned {got} predictions for {len(queries)} mentions")
+    predictions: dict[str, list[Candidate]] = {}
+    for mention, candidates in zip(queries, output):
+        bad = [c for c in candidates if not isinstance(c, Candidate)]
+        if bad:
+            raise BenchError(f"system {linker.name!r} returned {type(bad[0]).__name__} instead of Candidate")
+        predictions[mention.id] = rank(candidates, k)
+    return predictions
+
+
+def score(
+    test: Sequence[Mention],
+    predictions: Mapping[str, Sequence[Candidate]],
+    masks: Mapping[str, np.ndarray],
+    ks: Sequence[int],
+) -> dict[str, Any]:
+    """acc@k under every rule, composite mode, and on the leakage subsets (default rule)."""
+    accuracy = {}
+    for rule in RULES:
+        ranks = hit_ranks(test, predictions, rule)
+        accuracy[rule] = {str(k): v for k, v in accuracy_at_k(ranks, ks).items()}
+    composite = hit_ranks(test, predictions, "union", composite=True)
+    default = hit_ranks(test, predictions, "union")
+    leakage = {
+        name: {"n": s["n"], "acc": {str(k): v for k, v in s["acc"].items()}}
+        for name, s in subset_accuracy(default, masks, ks).items()
+    }
+    return {
+        "default_rule": "union",
+        "acc": accuracy,
+        "acc_composite": {str(k): v for k, v in accuracy_at_k(composite, ks).items()},
+        "leakage": leakage,
+    }
