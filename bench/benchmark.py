@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from bench.checksum import sha256_records
+from bench.errors import UnknownNameError
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
 
@@ -53,7 +54,9 @@ class Benchmark:
         try:
             return self.splits[name]  # type: ignore[return-value]
         except KeyError:
-            raise KeyError(f"benchmark {self.name!r} has no split {name!r}; it has {sorted(self.splits)}") from None
+            raise UnknownNameError(
+                f"benchmark {self.name!r} has no split {name!r}; it has {sorted(self.splits)}"
+            ) from None
 
     def training_mentions(self) -> tuple[Mention, ...]:
         """The mentions a system may have seen: train and dev (leakage subsets)."""

@@ -91,7 +91,7 @@ class KnowledgeBase:
 
     @property
     def n_synonym_pairs(self) -> int:
-        """(concept, name) pairs: the size a synonym-pair trainer sees."""
+        """(concept, name) pairs as listed (names differing only in case count twice)."""
         return sum(len(v) for v in self.concepts.values())
 
     @property

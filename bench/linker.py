@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,7 +51,11 @@ def rank(candidates: Iterable[Candidate], k: int) -> list[Candidate]:
     Every system's output passes through here, so equal scores never produce a
     run-to-run difference (BELB breaks ties at random; we do not).
     """
-    ordered = sorted(candidates, key=lambda c: (-c.score, c.name, tuple(sorted(c.ids))))
+    pool = list(candidates)
+    for candidate in pool:
+        if math.isnan(candidate.score):  # NaN compares false with everything: no order exists
+            raise ValueError(f"candidate {candidate.name!r} has a NaN score; a ranking needs comparable scores")
+    ordered = sorted(pool, key=lambda c: (-c.score, c.name, tuple(sorted(c.ids))))
     return ordered[:k]
 
 

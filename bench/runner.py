@@ -211,7 +211,10 @@ def predict_all(
         bad = [c for c in candidates if not isinstance(c, Candidate)]
         if bad:
             raise BenchError(f"system {linker.name!r} returned {type(bad[0]).__name__} instead of Candidate")
-        predictions[mention.id] = rank(candidates, k)
+        try:
+            predictions[mention.id] = rank(candidates, k)
+        except ValueError as error:
+            raise BenchError(f"system {linker.name!r}, mention {mention.id}: {error}") from None
     return predictions
 
 

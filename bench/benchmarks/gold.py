@@ -3,7 +3,7 @@
 Corpora and KBs spell ids differently (``MESH:C535662`` vs ``C535662``; an OMIM
 number listed as an alternative id of a MeSH concept). Resolution happens once,
 at load time, so every system and metric sees the same ids. Ids the KB does not
-know are kept as annotated (such a mention can never be a hit) and counted by
+know are kept (respelled) (such a mention can never be a hit) and counted by
 ``stats``: nothing is dropped.
 """
 

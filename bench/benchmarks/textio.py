@@ -30,7 +30,5 @@ def iter_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
                         path, number, f"not valid {encoding}: {error.reason} at byte {error.start}"
                     ) from None
                 yield number, line.rstrip("\r\n")
-    except (OSError, EOFError) as error:
-        if isinstance(error, DataFormatError):
-            raise
+    except (OSError, EOFError) as error:  # truncated gzip, unreadable file
         raise DataFormatError(path, number + 1, f"cannot be read: {error}") from None

@@ -1,0 +1,55 @@
+"""Shared fixtures: a tiny KB and benchmark built in memory, and CLI helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.benchmark import Benchmark
+from bench.kb import KnowledgeBase
+from bench.mention import Mention
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def tiny_kb() -> KnowledgeBase:
+    return KnowledgeBase(
+        "tiny",
+        {
+            "D1": ["breast cancer", "mammary carcinoma"],
+            "D2": ["ovarian cancer", "ovary neoplasm"],
+            "D3": ["cold", "common cold"],
+            "D4": ["cold", "cold sensation"],  # "cold" is ambiguous
+        },
+        {"OMIM:1": "D1"},
+    )
+
+
+@pytest.fixture
+def tiny_benchmark(tiny_kb: KnowledgeBase) -> Benchmark:
+    train = [Mention("t1", "breast cancer", frozenset({"D1"})), Mention("t2", "ovary neoplasm", frozenset({"D2"}))]
+    test = [
+        Mention("e1", "Breast Cancer", frozenset({"D1"})),
+        Mention("e2", "ovarian carcinoma", frozenset({"D2"})),
+        Mention("e3", "cold", frozenset({"D3"})),
+    ]
+    return Benchmark("tiny", {"train": train, "dev": [], "test": test}, tiny_kb)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m bench ARGS`` in a subprocess, as a user would."""
+    full_env = {**os.environ, "BIOEL_BENCH_PROGRESS": "0", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+        timeout=600,
+    )
