@@ -94,3 +94,18 @@ def _split_checksum(benchmark: Benchmark, name: str) -> str:
         ]
 
     return sha256_records(record(m) for m in benchmark.split(name))
+
+
+@dataclass(frozen=True)
+class BenchmarkSuite:
+    """Several benchmarks reported together, such as the ten AskAPatient folds.
+
+    ``members`` are registered benchmark names. The runner runs each member and
+    writes one pooled run (per-mention outcomes of all members, mention ids
+    prefixed by the member name) that also records the mean over members, the
+    way AskAPatient results are reported (DESIGN.md section 2).
+    """
+
+    name: str
+    members: tuple[str, ...]
+    card: Mapping[str, Any] = field(default_factory=dict)

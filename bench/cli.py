@@ -130,6 +130,73 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from bench.benchmarks.prepare import prepare
+
+    report = prepare(args.benchmark, from_dir=args.source, data_dir=args.data_dir, mirror=args.mirror)
+    from tabulate import tabulate
+
+    print(
+        tabulate(
+            [[p.name, p.status, (p.sha256 or "")[:12], p.note] for p in report],
+            headers=["file", "status", "sha256", "note"],
+        )
+    )
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from bench.benchmark import BenchmarkSuite
+    from bench.runner import load_benchmark
+    from bench.stats import benchmark_stats
+
+    benchmark = load_benchmark(args.benchmark, args.profile, args.data_dir)
+    if isinstance(benchmark, BenchmarkSuite):
+        stats = [benchmark_stats(load_benchmark(m, args.profile, args.data_dir)) for m in benchmark.members]
+    else:
+        stats = benchmark_stats(benchmark)
+    if args.json:
+        print(json.dumps(stats, indent=2, sort_keys=True))
+    else:
+        for one in stats if isinstance(stats, list) else [stats]:
+            print(render_stats(one))
+    return 0
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    from tabulate import tabulate
+
+    rows = [
+        [
+            name,
+            s["documents"] if s["documents"] is not None else "-",
+            s["mentions"],
+            s["composite"],
+            s["concepts"],
+            s["mentions_with_gold_missing_from_kb"],
+        ]
+        for name, s in stats["splits"].items()
+    ]
+    lines = [
+        f"{stats['name']} (profile {stats['protocol']})",
+        tabulate(rows, headers=["split", "documents", "mentions", "composite", "concepts", "gold not in KB"]),
+    ]
+    kb = stats["kb"]
+    lines.append(
+        f"KB {kb['name']}: {kb['concepts']} concepts, {kb['names']} names, {kb['ambiguous_names']} ambiguous"
+        + (" [closed-world: built from the corpus, not the real KB]" if kb["closed_world"] else "")
+    )
+    overlap = stats.get("test_overlap_with_train_dev")
+    if overlap:
+        lines.append(
+            f"test mentions seen in train+dev: {overlap['mentions_seen']} ({overlap['mentions_seen_pct']}%); "
+            f"with concepts seen: {overlap['concepts_seen']} ({overlap['concepts_seen_pct']}%)"
+        )
+    for flag, value in stats["flags"].items():
+        lines.append(f"flag {flag}: {value}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bioel-bench", description="Biomedical entity linking benchmark harness.", epilog=EPILOG
@@ -180,6 +247,30 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--k", type=int, nargs="+", default=[1, 5, 10])
     table.add_argument("--rule", choices=["union", "dedup", "strict"], default="union")
     table.set_defaults(func=cmd_table)
+
+    prep = verbs.add_parser(
+        "prepare",
+        help="fetch and check a benchmark's official files",
+        description="Copy (--from), mirror (--mirror) or download the official files, check their sha256 against "
+        "the card, and parse every variant once.",
+    )
+    prep.add_argument("benchmark", help="a benchmark or family name (e.g. ncbi-disease, bc5cdr, aap)")
+    prep.add_argument("--from", dest="source", default=None, help="a folder holding the official files")
+    prep.add_argument("--mirror", default=None, help="base URL of a mirror laid out like that folder")
+    prep.add_argument("--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or cache)")
+    prep.set_defaults(func=cmd_prepare)
+
+    stats = verbs.add_parser(
+        "stats",
+        help="statistics of a prepared benchmark",
+        description="Mentions, documents, composite mentions, KB size, gold ids missing from the KB, and test "
+        "overlap with train+dev.",
+    )
+    stats.add_argument("benchmark")
+    stats.add_argument("--profile", default="angel")
+    stats.add_argument("--data-dir", default=None)
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_stats)
 
     ls = verbs.add_parser(
         "ls",

@@ -156,5 +156,18 @@ for _name, _target in {
 
 for _name, _target in {
     "demo": "bench.benchmarks.demo:load_demo",
+    "ncbi-disease": "bench.benchmarks.ncbi:load_ncbi_disease",
+    "ncbi-disease-ctd": "bench.benchmarks.ncbi:load_ncbi_disease_ctd",
+    "bc5cdr": "bench.benchmarks.bc5cdr:load_bc5cdr",
+    "bc5cdr-disease": "bench.benchmarks.bc5cdr:load_bc5cdr_disease",
+    "bc5cdr-chemical": "bench.benchmarks.bc5cdr:load_bc5cdr_chemical",
+    "cometa": "bench.benchmarks.cometa:load_cometa",
+    "cometa-stratified-general": "bench.benchmarks.cometa:load_cometa_stratified_general",
+    "cometa-stratified-specific": "bench.benchmarks.cometa:load_cometa_stratified_specific",
+    "cometa-zeroshot-general": "bench.benchmarks.cometa:load_cometa_zeroshot_general",
+    "cometa-zeroshot-specific": "bench.benchmarks.cometa:load_cometa_zeroshot_specific",
+    "aap": "bench.benchmarks.aap:load_aap",
+    **{f"aap-fold{i}": f"bench.benchmarks.aap:load_aap_fold{i}" for i in range(10)},
+    "medmentions-st21pv": "bench.benchmarks.medmentions:load_medmentions_st21pv",
 }.items():
     BENCHMARKS.register_lazy(_name, _target)

@@ -1,0 +1,148 @@
+"""Official source files of a benchmark: where they come from, how they are checked.
+
+A benchmark's card (``datasets/<family>/README.md``) lists its source files
+under ``sources:``; the card is the one place where URLs and sha256 digests are
+written, and loaders read it from here. Prepared files live under
+``<data dir>/raw/<name>``, with ``<name>`` laid out as in the shared data folder
+(``ncbi-disease/NCBItrainset_corpus.txt``), so that a mirror of that folder
+over HTTP (``--mirror``) or on disk (``--from``) is a drop-in source.
+
+A source entry in a card::
+
+    - name: ncbi-disease/NCBItrainset_corpus.txt
+      url: https://www.ncbi.nlm.nih.gov/CBBresearch/Dogan/DISEASE/NCBItrainset_corpus.zip
+      member: NCBItrainset_corpus.txt       # file inside a zip archive (optional)
+      sha256: f311381b...                    # of the file itself (not of the archive)
+      required: true                         # false: the benchmark runs without it (flagged)
+      licensed: false                        # true: the user must supply it (how_to_get says how)
+      living: false                          # true: the URL serves the latest release, whose
+                                             # digest differs from the one recorded (accepted, noted)
+      how_to_get: "..."
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.benchmark import Benchmark
+from bench.benchmarks.card import read_card
+from bench.checksum import sha256_file
+from bench.errors import BenchError, DataFormatError
+from bench.paths import data_dir as default_data_dir
+from bench.paths import datasets_dir
+
+# Bump when a loader's output changes for the same files: cached prepared
+# benchmarks made by an older loader are then rebuilt, not reused.
+LOADER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    url: str | None = None
+    sha256: str | None = None
+    member: str | None = None
+    required: bool = True
+    licensed: bool = False
+    living: bool = False
+    how_to_get: str = ""
+
+
+def card_path(family: str) -> Path:
+    return datasets_dir() / family / "README.md"
+
+
+def load_card(family: str) -> dict[str, Any]:
+    path = card_path(family)
+    if not path.is_file():
+        raise BenchError(f"no dataset card for {family!r} at {path}")
+    return read_card(path)
+
+
+def card_sources(family: str) -> list[SourceFile]:
+    """The ``sources:`` list of a family's card, validated."""
+    path = card_path(family)
+    entries = load_card(family).get("sources")
+    if not isinstance(entries, list) or not entries:
+        raise DataFormatError(path, None, "the card header needs a non-empty 'sources:' list")
+    known = set(SourceFile.__dataclass_fields__)
+    files = []
+    for position, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise DataFormatError(path, None, f"sources entry {position} must be a mapping with a 'name'")
+        unknown = set(entry) - known
+        if unknown:
+            raise DataFormatError(path, None, f"sources entry {entry['name']!r}: unknown keys {sorted(unknown)}")
+        files.append(SourceFile(**entry))
+    return files
+
+
+def raw_dir(data_dir: str | Path | None = None) -> Path:
+    return default_data_dir(data_dir) / "raw"
+
+
+def locate_sources(family: str, data_dir: str | Path | None = None) -> dict[str, Path | None]:
+    """Paths of a family's prepared source files; None for a missing optional one.
+
+    A missing required file stops with the command that prepares it.
+    """
+    root = raw_dir(data_dir)
+    found: dict[str, Path | None] = {}
+    missing = []
+    for source in card_sources(family):
+        path = root / source.name
+        if path.is_file():
+            found[source.name] = path
+        elif source.required:
+            missing.append(source.name)
+        else:
+            found[source.name] = None
+    if missing:
+        raise BenchError(
+            f"benchmark files for {family!r} are not prepared in {root} (missing: {', '.join(missing)}). "
+            f"Run: bioel-bench prepare {family} --from DIR (a folder with the official files) "
+            f"or without --from to download them."
+        )
+    return found
+
+
+def cached_build(
+    key: str, sources: Mapping[str, Path | None], data_dir: str | Path | None, build: Callable[[], Benchmark]
+) -> Benchmark:
+    """Build a benchmark once per set of source digests and reuse it.
+
+    The cache file stores the digests it was built from; a changed source file
+    (or a newer loader) is detected and the benchmark rebuilt, never reused.
+    """
+    digests = {name: sha256_file(path) if path else None for name, path in sorted(sources.items())}
+    cache = default_data_dir(data_dir) / "prepared" / f"{key}.pkl"
+    stamp = {"loader_version": LOADER_VERSION, "sources": digests}
+    if cache.is_file():
+        try:
+            with open(cache, "rb") as handle:
+                stored_stamp, benchmark = pickle.load(handle)
+            if stored_stamp == stamp:
+                return benchmark
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass  # a damaged or outdated cache is rebuilt
+    benchmark = build()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump((stamp, benchmark), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(cache)
+    return benchmark
+
+
+def source_digests(sources: Mapping[str, Path | None]) -> dict[str, str]:
+    """sha256 of each present source file, for ``Benchmark.source_files``."""
+    return {name: sha256_file(path) for name, path in sorted(sources.items()) if path is not None}
+
+
+def check_profile(name: str, profile: str, supported: Sequence[str] = ("angel", "biosyn")) -> None:
+    if profile not in supported:
+        raise BenchError(f"benchmark {name!r} has no protocol profile {profile!r}; choose from {', '.join(supported)}")
