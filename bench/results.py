@@ -140,30 +140,38 @@ class RunRecord:
 
     def mentions(self) -> list[Mention]:
         """The evaluated mentions, rebuilt from the rows (no context)."""
-        out = []
-        for r in self.rows:
-            parts = tuple(Mention(p["id"], p["text"], frozenset(p["gold"])) for p in r.get("parts", []))
-            out.append(
-                Mention(
-                    r["id"],
-                    r["text"],
-                    frozenset(r["gold"]),
-                    doc_id=r.get("doc_id"),
-                    gold_groups=tuple(frozenset(g) for g in r["gold_groups"]),
-                    parts=parts,
-                    entity_type=r.get("entity_type"),
-                )
-            )
-        return out
+        return mentions_from_rows(self.rows)
 
     def predictions(self) -> dict[str, list[Candidate]]:
         """Ranked candidates by mention (and part) id."""
-        out: dict[str, list[Candidate]] = {}
-        for r in self.rows:
-            out[r["id"]] = [Candidate.from_dict(c) for c in r["candidates"]]
-            for p in r.get("parts", []):
-                out[p["id"]] = [Candidate.from_dict(c) for c in p["candidates"]]
-        return out
+        return predictions_from_rows(self.rows)
+
+
+def mentions_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Mention]:
+    out = []
+    for r in rows:
+        parts = tuple(Mention(p["id"], p["text"], frozenset(p["gold"])) for p in r.get("parts", []))
+        out.append(
+            Mention(
+                r["id"],
+                r["text"],
+                frozenset(r["gold"]),
+                doc_id=r.get("doc_id"),
+                gold_groups=tuple(frozenset(g) for g in r["gold_groups"]),
+                parts=parts,
+                entity_type=r.get("entity_type"),
+            )
+        )
+    return out
+
+
+def predictions_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Candidate]]:
+    out: dict[str, list[Candidate]] = {}
+    for r in rows:
+        out[r["id"]] = [Candidate.from_dict(c) for c in r["candidates"]]
+        for p in r.get("parts", []):
+            out[p["id"]] = [Candidate.from_dict(c) for c in p["candidates"]]
+    return out
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.benchmark import DEV, TRAIN, Benchmark
+from bench.benchmark import DEV, TRAIN, Benchmark, BenchmarkSuite
+from bench.checksum import sha256_records
 from bench.environment import describe_environment
 from bench.errors import BenchError
 from bench.linker import Candidate, FitConfig, Linker, options_to_dict, rank
@@ -46,8 +47,10 @@ from bench.results import (
     RunRecord,
     commit_run,
     load_run,
+    mentions_from_rows,
     partial_dir,
     prediction_row,
+    predictions_from_rows,
     write_json,
     write_jsonl,
 )
@@ -100,6 +103,8 @@ def execute(
     ks = tuple(sorted(set(spec.ks)))
     started = time.perf_counter()
     benchmark = load_benchmark(spec.benchmark, spec.profile, data_dir)
+    if isinstance(benchmark, BenchmarkSuite):
+        return execute_suite(benchmark, spec, out_dir, run_name=run_name, force=force, data_dir=data_dir, log=log)
     load_s = time.perf_counter() - started
     test = benchmark.split(spec.split)
     linker_cls = SYSTEMS.get(spec.system)
@@ -241,3 +246,100 @@ def score(
         "acc_composite": {str(k): v for k, v in accuracy_at_k(composite, ks).items()},
         "leakage": leakage,
     }
+
+
+def execute_suite(
+    suite: BenchmarkSuite,
+    spec: RunSpec,
+    out_dir: str | Path,
+    *,
+    run_name: str | None,
+    force: bool,
+    data_dir: str | Path | None,
+    log=print,
+) -> RunRecord:
+    """Run every member of a suite, then write one pooled run.
+
+    The pooled run's predictions are the members' rows with ids prefixed by the
+    member name, so paired tests use the pooled per-mention outcomes; its
+    metrics also hold the mean over members (how AskAPatient is reported).
+    """
+    out_dir = Path(out_dir)
+    members = []
+    for member in suite.members:
+        log(f"[{suite.name}] running {member}")
+        member_spec = RunSpec(spec.system, member, spec.split, spec.ks, spec.seed, spec.settings, spec.profile)
+        members.append(execute(member_spec, out_dir, force=force, data_dir=data_dir, log=log))
+    ks = tuple(sorted(set(spec.ks)))
+    config = {
+        "schema_version": SCHEMA_VERSION,
+        "system": spec.system,
+        "options": members[0].config["options"],
+        "benchmark": suite.name,
+        "profile": spec.profile,
+        "split": spec.split,
+        "ks": list(ks),
+        "seed": spec.seed,
+        "members": {m.benchmark: m.name for m in members},
+    }
+    member_checksums = {m.benchmark: m.metrics["checksums"] for m in members}
+    key = run_key(config, member_checksums)
+    config["run_key"] = key
+    final = out_dir / (run_name or f"{suite.name}__{spec.system}__seed{spec.seed}__{key}")
+    if final.exists() and not force:
+        existing = load_run(final)
+        if existing.config.get("run_key") == key:
+            log(f"reusing finished run {final}")
+            return existing
+        raise BenchError(f"{final} holds a run with a different config or data; choose another --name or --force")
+
+    rows = []
+    for record in members:
+        for row in record.rows:
+            prefixed = dict(row, id=f"{record.benchmark}/{row['id']}")
+            prefixed["parts"] = [dict(p, id=f"{record.benchmark}/{p['id']}") for p in row.get("parts", [])]
+            rows.append(prefixed)
+    mentions, predictions = mentions_from_rows(rows), predictions_from_rows(rows)
+    masks = {
+        "mention_seen": np.array([r["mention_seen"] for r in rows], dtype=bool),
+        "concept_seen": np.array([r["concept_seen"] for r in rows], dtype=bool),
+    }
+    masks |= {"mention_unseen": ~masks["mention_seen"], "concept_unseen": ~masks["concept_seen"]}
+    masks = {name: masks[name] for name in ("mention_seen", "mention_unseen", "concept_seen", "concept_unseen")}
+    scored = score(mentions, predictions, masks, ks)
+    fold_mean = {
+        rule: {str(k): float(np.mean([m.metrics["acc"][rule][str(k)] for m in members])) for k in ks} for rule in RULES
+    }
+    metrics: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_key": key,
+        "system": spec.system,
+        "benchmark": suite.name,
+        "split": spec.split,
+        "n_mentions": len(mentions),
+        "n_composite": sum(m.composite for m in mentions),
+        "ks": list(ks),
+        **scored,
+        "acc_member_mean": fold_mean,
+        "members": {
+            m.benchmark: {"run": m.name, "n": m.metrics["n_mentions"], "acc": m.metrics["acc"]} for m in members
+        },
+        "checksums": {
+            "test": sha256_records([[n, c["test"]] for n, c in member_checksums.items()]),
+            "kb": sha256_records([[n, c["kb"]] for n, c in member_checksums.items()]),
+            "members": member_checksums,
+        },
+        "flags": {k: v for m in members for k, v in m.metrics.get("flags", {}).items()},
+        "timings": {
+            "fit_s": round(sum(m.metrics["timings"]["fit_s"] for m in members), 3),
+            "predict_s": round(sum(m.metrics["timings"]["predict_s"] for m in members), 3),
+        },
+    }
+    partial = partial_dir(final)
+    partial.mkdir(parents=True, exist_ok=True)
+    write_json(partial / CONFIG, config)
+    write_json(partial / ENVIRONMENT, describe_environment())
+    write_jsonl(partial / PREDICTIONS, rows)
+    write_json(partial / METRICS, metrics)
+    commit_run(partial, final)
+    return load_run(final)

@@ -11,6 +11,7 @@ says how to obtain them.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import sys
@@ -203,14 +204,21 @@ def download(url: str, target: Path, log=print, timeout: float = 30.0) -> None:
             ):
                 for block in iter(lambda: response.read(CHUNK), b""):
                     handle.write(block)
+                    have += len(block)
                     bar.update(len(block))
+            if total is not None and have < total:
+                # urllib returns a short body without an error when the
+                # server drops the connection; the length header tells.
+                raise http.client.IncompleteRead(b"", total - have)
     except urllib.error.HTTPError as error:
         if error.code == 416 and have:  # nothing left to fetch: the part is complete
             os.replace(part, target)
             return
         raise BenchError(f"download of {url} failed: HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        reason = getattr(error, "reason", error)
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        # URLError: no route or name (offline); HTTPException/OSError: the
+        # connection broke mid-transfer. The .part file stays for a resume.
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
         raise BenchError(
             f"cannot download {url} ({reason}). Offline? Run prepare with --from DIR (a folder holding the "
             f"official files) or --mirror URL; a partial download resumes next time."
