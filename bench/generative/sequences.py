@@ -1,0 +1,70 @@
+"""How a mention and a KB name become token sequences (DESIGN.md section 5).
+
+Encoder input: the lower-cased context with the mention marked
+``... START mention END ...`` (a window of words around it), or
+``START mention END`` when the corpus has no context.
+Decoder sequence: ``<s> mention is NAME </s>``; the ``<s> mention is`` prefix is
+fed to the decoder but not scored, and constrained decoding starts after it.
+Names are the KB's normalised names, so a generated sequence maps back to ids
+through ``KnowledgeBase.name_index``.
+
+Byte-level BPE splits words with their leading space, so ``" " + name``
+tokenises to the same ids alone as after the prefix: the trie can be built from
+names alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.mention import Mention
+from bench.normalize import normalize_name
+
+START, END = "START", "END"
+
+
+def name_ids(tokenizer, name: str) -> list[int]:
+    """Token ids of a KB name as the decoder generates it, EOS included."""
+    return tokenizer(" " + normalize_name(name), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+
+
+def prefix_ids(tokenizer, mention_text: str) -> list[int]:
+    """``<s> mention is`` ids: fed to the decoder before the name, never scored."""
+    return [tokenizer.bos_token_id] + tokenizer(" " + normalize_name(mention_text) + " is", add_special_tokens=False)[
+        "input_ids"
+    ]
+
+
+def source_text(mention: Mention, context_words: int = 64) -> str:
+    """The encoder text: mention marked in a window of ``context_words`` words each side.
+
+    GenBioEL caps the input at 384 words around the mention; the window is an
+    option because CPU-sized models train much faster on short inputs.
+    ``context_words=0`` gives ``START mention END`` alone.
+    """
+    text = normalize_name(mention.text)
+    if context_words <= 0 or mention.context is None or mention.span is None:
+        return f"{START} {text} {END}"
+    start, end = mention.span
+    left = mention.context[:start].split()[-context_words:]
+    right = mention.context[end:].split()[:context_words]
+    return " ".join([*(w.lower() for w in left), START, text, END, *(w.lower() for w in right)])
+
+
+def decoder_example(tokenizer, mention_text: str, name: str, decoder_start_id: int) -> tuple[list[int], list[int]]:
+    """``(decoder_input_ids, labels)`` for teacher forcing, prefix masked with -100.
+
+    BART would build decoder inputs by shifting the labels, which turns the
+    masked prefix into padding; we build both explicitly so the prefix is fed.
+    """
+    prefix = prefix_ids(tokenizer, mention_text)
+    target = name_ids(tokenizer, name)
+    sequence = prefix + target
+    decoder_input_ids = [decoder_start_id] + sequence[:-1]
+    labels = [-100] * len(prefix) + target
+    return decoder_input_ids, labels
+
+
+def pad(rows: Sequence[Sequence[int]], value: int) -> list[list[int]]:
+    width = max(len(r) for r in rows)
+    return [list(r) + [value] * (width - len(r)) for r in rows]
