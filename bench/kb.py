@@ -34,6 +34,7 @@ class KnowledgeBase:
         *,
         closed_world: bool = False,
         notes: Iterable[str] = (),
+        definitions: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.concepts: dict[str, tuple[str, ...]] = {}
@@ -50,6 +51,8 @@ class KnowledgeBase:
                 self.alt_ids[alt] = canonical
         self.closed_world = closed_world
         self.notes = tuple(notes)
+        # Definitions (CTD, UMLS MRDEF) serve as context in KB-guided pre-training.
+        self.definitions: dict[str, str] = {k: v for k, v in (definitions or {}).items() if k in self.concepts and v}
         index: dict[str, set[str]] = {}
         for concept_id, names in self.concepts.items():
             for n in names:

@@ -1,0 +1,228 @@
+"""Training stages on transformers' Seq2SeqTrainer (KB-guided pre-training, fine-tuning).
+
+The Trainer gives us checkpoints, resume after an interruption, progress bars,
+seeding, label smoothing and ``accelerate launch`` on several GPUs for free;
+what we add is the data (examples -> tensors, with the decoder prefix fed but
+not scored) and dev-set model selection by *constrained decoding accuracy*
+rather than loss, since that is what the benchmark measures.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from bench.generative.sequences import decoder_example, pad, source_text
+from bench.kb import KnowledgeBase
+from bench.mention import Mention
+from bench.normalize import normalize_name
+
+
+@dataclass(frozen=True)
+class Example:
+    """One teacher-forced pair: encoder text, mention (decoder prompt), target name."""
+
+    source: str
+    mention: str
+    target: str
+
+
+class ExampleDataset(torch.utils.data.Dataset):
+    def __init__(self, examples: Sequence[Example]) -> None:
+        self.examples = list(examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> Example:
+        return self.examples[index]
+
+
+class Seq2SeqCollator:
+    """Tokenise a batch of examples into BART inputs with explicit decoder inputs."""
+
+    def __init__(self, tokenizer, decoder_start_id: int, max_source_length: int = 256) -> None:
+        self.tokenizer = tokenizer
+        self.decoder_start_id = decoder_start_id
+        self.max_source_length = max_source_length
+
+    def __call__(self, batch: Sequence[Example]) -> dict[str, torch.Tensor]:
+        encoded = self.tokenizer(
+            [e.source for e in batch],
+            padding=True,
+            truncation=True,
+            max_length=self.max_source_length,
+            return_tensors="pt",
+        )
+        pairs = [decoder_example(self.tokenizer, e.mention, e.target, self.decoder_start_id) for e in batch]
+        return {
+            "input_ids": encoded["input_ids"],
+            "attention_mask": encoded["attention_mask"],
+            "decoder_input_ids": torch.tensor(pad([p[0] for p in pairs], self.tokenizer.pad_token_id)),
+            "labels": torch.tensor(pad([p[1] for p in pairs], -100)),
+        }
+
+
+def kb_pretraining_examples(
+    kb: KnowledgeBase, definitions: Mapping[str, str] | None = None, max_definition_words: int = 32
+) -> list[Example]:
+    """Synonym -> name pairs from the KB (GenBioEL's KB-guided pre-training).
+
+    Every name of a concept is a pseudo-mention whose target is the concept's
+    preferred name; the preferred name itself targets its next synonym. With
+    ``definitions`` the concept's definition follows the marked synonym as
+    context, as GenBioEL does with UMLS definitions.
+    """
+    examples = []
+    for concept_id in sorted(kb.concepts):
+        names = list(dict.fromkeys(normalize_name(n) for n in kb.concepts[concept_id]))
+        definition = (definitions or {}).get(concept_id, "")
+        context = " ".join(definition.lower().split()[:max_definition_words])
+        for position, name in enumerate(names):
+            target = names[0] if position > 0 else names[1] if len(names) > 1 else names[0]
+            source = f"START {name} END" + (f" {context}" if context else "")
+            examples.append(Example(source, name, target))
+    return examples
+
+
+def finetuning_examples(pairs: Sequence[tuple[Mention, str]], context_words: int) -> list[Example]:
+    return [Example(source_text(m, context_words), normalize_name(m.text), name) for m, name in pairs]
+
+
+def mix(primary: Sequence[Example], secondary: Sequence[Example], ratio: float, seed: int) -> list[Example]:
+    """``primary`` plus ``ratio * len(primary)`` examples sampled from ``secondary``.
+
+    Mixing KB pairs into fine-tuning keeps the model's knowledge of KB names
+    that no training mention targets (the CPU recipe found 1:1 to work).
+    """
+    if ratio <= 0 or not secondary:
+        return list(primary)
+    count = min(len(secondary), int(round(ratio * len(primary))))
+    return list(primary) + random.Random(seed).sample(list(secondary), count)
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    steps: int
+    batch_size: int = 64
+    learning_rate: float = 5e-4
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    scheduler: str = "cosine"
+    save_steps: int = 200
+    eval_steps: int = 0  # 0: no dev selection
+    max_source_length: int = 256
+    gradient_accumulation: int = 1
+
+
+class DevSelectingTrainer(Seq2SeqTrainer):
+    """A Seq2SeqTrainer whose evaluation is constrained decoding accuracy on dev."""
+
+    def __init__(self, *args, dev_evaluator: Callable[[torch.nn.Module], dict[str, float]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.dev_evaluator = dev_evaluator
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        was_training = self.model.training
+        metrics = {f"{metric_key_prefix}_{k}": v for k, v in self.dev_evaluator(self.model).items()}
+        self.model.train(was_training)
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
+
+
+def run_stage(
+    name: str,
+    model: torch.nn.Module,
+    tokenizer,
+    examples: Sequence[Example],
+    work_dir: Path,
+    settings: StageSettings,
+    seed: int,
+    dev_evaluator: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+    progress: bool = True,
+    log=print,
+) -> torch.nn.Module:
+    """Train one stage, resuming from its last checkpoint; return the final (best-on-dev) model.
+
+    A finished stage leaves ``<work_dir>/<name>/final`` (model + tokenizer +
+    ``stage.json``) and is not trained again when the run resumes.
+    """
+    stage_dir = Path(work_dir) / name
+    final = stage_dir / "final"
+    if (final / "stage.json").is_file():
+        log(f"[{name}] already trained; loading {final}")
+        return AutoModelForSeq2SeqLM.from_pretrained(final)
+    if settings.steps <= 0 or not examples:
+        return model
+    selecting = dev_evaluator is not None and settings.eval_steps > 0
+    args = Seq2SeqTrainingArguments(
+        output_dir=str(stage_dir),
+        max_steps=settings.steps,
+        per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation,
+        learning_rate=settings.learning_rate,
+        warmup_ratio=settings.warmup_ratio,
+        weight_decay=settings.weight_decay,
+        lr_scheduler_type=settings.scheduler,
+        label_smoothing_factor=settings.label_smoothing,
+        save_strategy="steps",
+        save_steps=settings.eval_steps if selecting else settings.save_steps,
+        save_total_limit=2,
+        eval_strategy="steps" if selecting else "no",
+        eval_steps=settings.eval_steps if selecting else None,
+        load_best_model_at_end=selecting,
+        metric_for_best_model="acc1" if selecting else None,
+        greater_is_better=True,
+        logging_steps=max(1, min(50, settings.steps // 10)),
+        seed=seed,
+        data_seed=seed,
+        report_to=[],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=not progress,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    collator = Seq2SeqCollator(tokenizer, model.config.decoder_start_token_id, settings.max_source_length)
+    dataset = ExampleDataset(examples)
+    common = dict(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    if selecting:
+        trainer = DevSelectingTrainer(**common, eval_dataset=dataset, dev_evaluator=dev_evaluator)
+    else:
+        trainer = Seq2SeqTrainer(**common)
+    checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    if checkpoint:
+        log(f"[{name}] resuming from {checkpoint}")
+    trainer.train(resume_from_checkpoint=checkpoint)
+    model = trainer.model
+    tmp = stage_dir / "final.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    history = [entry for entry in trainer.state.log_history if any(k.startswith("eval_") for k in entry)]
+    stage_info = {
+        "stage": name,
+        "settings": asdict(settings),
+        "examples": len(examples),
+        "global_step": trainer.state.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_metric": trainer.state.best_metric,
+        "dev_history": history,
+        "train_loss": [e["loss"] for e in trainer.state.log_history if "loss" in e],
+    }
+    (tmp / "stage.json").write_text(json.dumps(stage_info, indent=2))
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    for old in stage_dir.glob("checkpoint-*"):  # the stage is done; its checkpoints are not needed
+        shutil.rmtree(old, ignore_errors=True)
+    return model
