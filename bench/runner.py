@@ -168,7 +168,7 @@ def execute(
         "ks": list(ks),
         **score(test, predictions, masks, ks),
         "checksums": {"test": checksums["splits"][spec.split], **checksums},
-        "flags": dict(benchmark.flags) | {"closed_world_kb": benchmark.kb.closed_world},
+        "flags": {"closed_world_kb": benchmark.kb.closed_world} | dict(benchmark.flags),
         "kb": benchmark.kb.summary(),
         "system_info": linker.describe(),
         "timings": {

@@ -3,6 +3,12 @@
 Splits are the official PubTator files (592/100/100 abstracts; the training file
 repeats one abstract, which the official counts include). The KB is the MEDIC
 flat file of 06 Jul 2012 (the paper protocol).
+
+Variant ``ncbi-disease-ctd``: the same splits with the KB read from CTD's
+official ``CTD_diseases.tsv.gz`` (the MEDIC vocabulary in CTD's own format;
+the copy mirrored here is the 2017 release, the download URL serves the newest
+one). It is an optional source of the card: the variant stops with a clear
+message when the file was not prepared.
 """
 
 from __future__ import annotations
@@ -10,10 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.benchmark import Benchmark
+from bench.benchmarks.ctd import read_ctd_diseases
 from bench.benchmarks.gold import resolve_gold
 from bench.benchmarks.medic import medic_id, read_medic_flat
 from bench.benchmarks.pubtator import pubtator_mentions, read_pubtator
 from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
+from bench.errors import BenchError
+from bench.kb import KnowledgeBase
 from bench.registry import register_benchmark
 
 FAMILY = "ncbi-disease"
@@ -23,29 +32,57 @@ SPLITS = {
     "test": "ncbi-disease/NCBItestset_corpus.txt",
 }
 MEDIC_FLAT = "ncbi-disease/medic_06Jul2012.txt"
+CTD_DISEASES = "ctd/CTD_diseases.tsv.gz"
+
+
+def _load(
+    name: str, kb_source: str, read_kb, data_dir: str | Path | None, profile: str, sources: dict[str, Path | None]
+) -> Benchmark:
+    used = {n: sources[n] for n in (*SPLITS.values(), kb_source)}
+
+    def build() -> Benchmark:
+        kb: KnowledgeBase = read_kb(sources[kb_source])
+        splits = {
+            split: resolve_gold(pubtator_mentions(read_pubtator(sources[file]), path=sources[file]), kb, medic_id)
+            for split, file in SPLITS.items()
+        }
+        benchmark = Benchmark(
+            name=name,
+            splits=splits,
+            kb=kb,
+            card=load_card(FAMILY),
+            source_files=source_digests(used),
+        )
+        from bench.benchmarks.profiles import apply_profile
+
+        return apply_profile(benchmark, profile)
+
+    return cached_build(f"{name}-{profile}", used, data_dir, build)
 
 
 @register_benchmark("ncbi-disease")
 def load_ncbi_disease(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
     check_profile("ncbi-disease", profile)
     sources = locate_sources(FAMILY, data_dir)
+    return _load(
+        "ncbi-disease",
+        MEDIC_FLAT,
+        lambda path: read_medic_flat(path, name="MEDIC (06 Jul 2012)"),
+        data_dir,
+        profile,
+        sources,
+    )
 
-    def build() -> Benchmark:
-        kb = read_medic_flat(sources[MEDIC_FLAT], name="MEDIC (06 Jul 2012)")
-        splits = {
-            split: resolve_gold(pubtator_mentions(read_pubtator(sources[name]), path=sources[name]), kb, medic_id)
-            for split, name in SPLITS.items()
-        }
-        benchmark = Benchmark(
-            name="ncbi-disease",
-            splits=splits,
-            kb=kb,
-            card=load_card(FAMILY),
-            source_files=source_digests({n: sources[n] for n in (*SPLITS.values(), MEDIC_FLAT)}),
+
+@register_benchmark("ncbi-disease-ctd")
+def load_ncbi_disease_ctd(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+    """NCBI-disease with the KB from CTD's ``CTD_diseases.tsv.gz`` instead of the 2012 flat file."""
+    check_profile("ncbi-disease-ctd", profile)
+    sources = locate_sources(FAMILY, data_dir)
+    if sources.get(CTD_DISEASES) is None:
+        raise BenchError(
+            f"ncbi-disease-ctd needs {CTD_DISEASES}, which is not prepared (it is optional for ncbi-disease). "
+            f"Run: bioel-bench prepare ncbi-disease --from DIR (a folder holding {CTD_DISEASES}) or without "
+            f"--from to download it from http://ctdbase.org/reports/CTD_diseases.tsv.gz"
         )
-        from bench.benchmarks.profiles import apply_profile
-
-        return apply_profile(benchmark, profile)
-
-    used = {n: sources[n] for n in (*SPLITS.values(), MEDIC_FLAT)}
-    return cached_build(f"ncbi-disease-{profile}", used, data_dir, build)
+    return _load("ncbi-disease-ctd", CTD_DISEASES, read_ctd_diseases, data_dir, profile, sources)

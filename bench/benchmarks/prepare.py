@@ -77,9 +77,19 @@ def _build_variants(family: str, data_dir: str | Path | None, log) -> None:
     """Parse every variant once: errors surface now and the cache is warm."""
     from bench.registry import BENCHMARKS
 
+    root = raw_dir(data_dir)
+    absent = [s.name for s in card_sources(family) if not s.required and not (root / s.name).is_file()]
     for variant in load_card(family).get("variants", {}) or {}:
         loader = BENCHMARKS.get(variant)
-        result = loader(data_dir=data_dir)
+        try:
+            result = loader(data_dir=data_dir)
+        except BenchError as error:
+            # A variant that needs an optional file the user did not supply is
+            # skipped with a message; any other error stops prepare.
+            if any(name in str(error) for name in absent):
+                log(f"skipped {variant}: {error}")
+                continue
+            raise
         members = getattr(result, "members", None)
         log(f"prepared {variant}" + (f" ({len(members)} members)" if members else ""))
 

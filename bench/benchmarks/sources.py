@@ -22,6 +22,8 @@ A source entry in a card::
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,8 +38,10 @@ from bench.paths import data_dir as default_data_dir
 from bench.paths import datasets_dir
 
 # Bump when a loader's output changes for the same files: cached prepared
-# benchmarks made by an older loader are then rebuilt, not reused.
-LOADER_VERSION = 1
+# benchmarks made by an older loader are then rebuilt, not reused. The digest
+# of the loaders' code is part of the cache stamp too, so an edit to a loader
+# cannot be served a stale cache even when nobody bumps this.
+LOADER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def cached_build(
     """
     digests = {name: sha256_file(path) if path else None for name, path in sorted(sources.items())}
     cache = default_data_dir(data_dir) / "prepared" / f"{key}.pkl"
-    stamp = {"loader_version": LOADER_VERSION, "sources": digests}
+    stamp = {"loader_version": LOADER_VERSION, "loader_code": _loader_code_digest(), "sources": digests}
     if cache.is_file():
         try:
             with open(cache, "rb") as handle:
@@ -136,6 +140,18 @@ def cached_build(
         pickle.dump((stamp, benchmark), handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(cache)
     return benchmark
+
+
+@functools.lru_cache(maxsize=1)
+def _loader_code_digest() -> str:
+    """sha256 over the source of the data model and every loader module."""
+    package = Path(__file__).resolve().parent
+    files = sorted(package.glob("*.py")) + [package.parent / n for n in ("kb.py", "mention.py", "benchmark.py")]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def source_digests(sources: Mapping[str, Path | None]) -> dict[str, str]:

@@ -1,0 +1,223 @@
+"""NCBI-disease: the CTD diseases parser (fixtures), the -ctd variant, and the real files when present."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.benchmark import Benchmark
+from bench.benchmarks.card import read_card
+from bench.benchmarks.ctd import kb_definitions, read_ctd_diseases
+from bench.benchmarks.ncbi import load_ncbi_disease, load_ncbi_disease_ctd
+from bench.benchmarks.prepare import prepare
+from bench.errors import BenchError, DataFormatError
+from bench.normalize import normalize_name
+from bench.stats import benchmark_stats
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CARD = REPO / "datasets" / "ncbi-disease" / "README.md"
+needs_shared = pytest.mark.skipif(
+    not (SHARED_DATA / "ncbi-disease").is_dir() or not (SHARED_DATA / "ctd" / "CTD_diseases.tsv.gz").is_file(),
+    reason=f"official NCBI-disease/CTD files not found under {SHARED_DATA}",
+)
+
+
+# --- CTD_diseases parser (hand-written fixture) -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ctd_kb():
+    return read_ctd_diseases(FIXTURES / "ctd" / "CTD_diseases.tsv")
+
+
+def test_ctd_ids_are_spelled_as_in_the_corpora(ctd_kb) -> None:
+    assert "D001943" in ctd_kb.concepts  # MESH: stripped
+    assert "OMIM:300322" in ctd_kb.concepts  # OMIM: kept
+    assert not any(cid.startswith("MESH:") for cid in ctd_kb.concepts)
+    assert len(ctd_kb) == 8
+
+
+def test_ctd_names_are_name_then_synonyms(ctd_kb) -> None:
+    assert ctd_kb.concepts["D001943"] == ("Breast Neoplasms", "Breast Cancer", "Mammary Carcinoma")
+    assert ctd_kb.ids_for_name("breast cancer") == {"D001943"}
+
+
+def test_ctd_alternative_ids(ctd_kb) -> None:
+    assert ctd_kb.resolve_id("OMIM:114480") == "D001943"
+    assert ctd_kb.resolve_id("DO:DOID:2394") == "D010051"
+    assert ctd_kb.resolve_id("D007926") == "OMIM:300322"  # an alternative MESH: id, prefix stripped
+
+
+def test_ctd_shared_alternative_id_keeps_the_first_and_says_so(ctd_kb) -> None:
+    # DO:DOID:0000001 is listed by C535918 (first) and OMIM:300322
+    assert ctd_kb.resolve_id("DO:DOID:0000001") == "C535918"
+    assert any("DO:DOID:0000001" in note and "first" in note for note in ctd_kb.notes)
+
+
+def test_ctd_definitions_and_release(ctd_kb) -> None:
+    definitions = kb_definitions(ctd_kb)
+    assert definitions["D006973"] == "Raised arterial blood pressure (fixture text)."
+    assert "D010051" not in definitions  # empty definitions are left out
+    assert ctd_kb.report_created == "Mon Jan 01 00:00:00 EST 2024"
+    assert "2024" in ctd_kb.name
+
+
+def test_ctd_gzip_is_read(tmp_path: Path) -> None:
+    target = tmp_path / "CTD_diseases.tsv.gz"
+    target.write_bytes(gzip.compress((FIXTURES / "ctd" / "CTD_diseases.tsv").read_bytes()))
+    assert read_ctd_diseases(target).concepts == read_ctd_diseases(FIXTURES / "ctd" / "CTD_diseases.tsv").concepts
+
+
+def _with_row(tmp_path: Path, row: str) -> Path:
+    target = tmp_path / "CTD_diseases.tsv"
+    lines = (FIXTURES / "ctd" / "CTD_diseases.tsv").read_text().splitlines()
+    target.write_text("\n".join([*lines, row]) + "\n")
+    return target
+
+
+def test_ctd_wrong_column_count_names_file_and_line(tmp_path: Path) -> None:
+    target = _with_row(tmp_path, "Broken\tMESH:D999999\t\tno more columns")
+    n_lines = len(target.read_text().splitlines())
+    with pytest.raises(DataFormatError) as error:
+        read_ctd_diseases(target)
+    assert error.value.line == n_lines
+    assert error.value.path == str(target)
+    assert "expected 9 tab-separated columns" in str(error.value) and "got 4" in str(error.value)
+
+
+def test_ctd_duplicate_concept_is_an_error(tmp_path: Path) -> None:
+    target = _with_row(tmp_path, "Again\tMESH:D006973\t\t\t\t\t\t\t")
+    with pytest.raises(DataFormatError, match="already defined on line"):
+        read_ctd_diseases(target)
+
+
+def test_ctd_header_without_needed_column(tmp_path: Path) -> None:
+    target = tmp_path / "CTD_diseases.tsv"
+    target.write_text("# Fields:\n# DiseaseName\tDiseaseID\n#\nX\tMESH:D1\n")
+    with pytest.raises(DataFormatError, match="lacks the column"):
+        read_ctd_diseases(target)
+
+
+# --- the -ctd variant without and with its optional file (demo slice as the corpus) ----------
+
+
+def _raw_from_demo(data_dir: Path) -> None:
+    raw = data_dir / "raw" / "ncbi-disease"
+    raw.mkdir(parents=True)
+    demo = REPO / "datasets" / "demo"
+    shutil.copyfile(demo / "train.pubtator.txt", raw / "NCBItrainset_corpus.txt")
+    shutil.copyfile(demo / "dev.pubtator.txt", raw / "NCBIdevelopset_corpus.txt")
+    shutil.copyfile(demo / "test.pubtator.txt", raw / "NCBItestset_corpus.txt")
+    shutil.copyfile(demo / "medic_subset.txt", raw / "medic_06Jul2012.txt")
+
+
+def test_ctd_variant_needs_its_file(tmp_path: Path) -> None:
+    _raw_from_demo(tmp_path)
+    assert len(load_ncbi_disease(data_dir=tmp_path).split("test")) == 195  # the MEDIC variant still works
+    with pytest.raises(BenchError, match=r"ctd/CTD_diseases\.tsv\.gz.*prepare ncbi-disease"):
+        load_ncbi_disease_ctd(data_dir=tmp_path)
+    ctd = tmp_path / "raw" / "ctd" / "CTD_diseases.tsv.gz"
+    ctd.parent.mkdir(parents=True)
+    ctd.write_bytes(gzip.compress((FIXTURES / "ctd" / "CTD_diseases.tsv").read_bytes()))
+    benchmark = load_ncbi_disease_ctd(data_dir=tmp_path)
+    assert benchmark.name == "ncbi-disease-ctd" and len(benchmark.kb) == 8
+    assert [m.id for m in benchmark.split("test")] == [m.id for m in load_ncbi_disease(data_dir=tmp_path).split("test")]
+    assert "ctd/CTD_diseases.tsv.gz" in benchmark.source_files
+
+
+# --- the official files ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    if not (SHARED_DATA / "ncbi-disease").is_dir() or not (SHARED_DATA / "ctd" / "CTD_diseases.tsv.gz").is_file():
+        pytest.skip(f"official NCBI-disease/CTD files not found under {SHARED_DATA}")
+    data_dir = tmp_path_factory.mktemp("ncbi-data")
+    prepare("ncbi-disease", from_dir=SHARED_DATA, data_dir=data_dir, log=lambda *a: None)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def ncbi(prepared: Path) -> Benchmark:
+    return load_ncbi_disease(data_dir=prepared)
+
+
+@pytest.fixture(scope="module")
+def ncbi_biosyn(prepared: Path) -> Benchmark:
+    return load_ncbi_disease(data_dir=prepared, profile="biosyn")
+
+
+@needs_shared
+def test_official_counts(ncbi: Benchmark, prepared: Path) -> None:
+    assert {s: len(m) for s, m in ncbi.splits.items()} == {"train": 5145, "dev": 787, "test": 960}
+    assert len(ncbi.kb) == 11915
+    ctd = load_ncbi_disease_ctd(data_dir=prepared)
+    assert {s: len(m) for s, m in ctd.splits.items()} == {"train": 5145, "dev": 787, "test": 960}
+    assert len(ctd.kb) == 11865 and not ctd.kb.closed_world
+    assert len(kb_definitions(ctd.kb)) > 4000
+
+
+def _subset_equal(card_value, computed, where: str) -> None:
+    if isinstance(card_value, dict):
+        assert isinstance(computed, dict), where
+        for key, value in card_value.items():
+            assert key in computed, f"{where}.{key} is on the card but not in the stats"
+            _subset_equal(value, computed[key], f"{where}.{key}")
+    else:
+        assert card_value == computed, f"{where}: card says {card_value!r}, stats compute {computed!r}"
+
+
+@needs_shared
+def test_card_stats_are_what_stats_computes(prepared: Path) -> None:
+    card = read_card(CARD)
+    assert set(card["stats"]) == set(card["variants"]) == {"ncbi-disease", "ncbi-disease-ctd"}
+    assert set(card["baselines"]["tfidf"]) == set(card["variants"])
+    for variant, loader in (("ncbi-disease", load_ncbi_disease), ("ncbi-disease-ctd", load_ncbi_disease_ctd)):
+        _subset_equal(card["stats"][variant], benchmark_stats(loader(data_dir=prepared)), variant)
+
+
+@needs_shared
+def test_biosyn_merges_train_and_dev(ncbi: Benchmark, ncbi_biosyn: Benchmark) -> None:
+    assert ncbi_biosyn.protocol == "biosyn"
+    assert len(ncbi_biosyn.split("train")) == 5145 + 787
+    assert ncbi_biosyn.split("dev") == ()
+    assert [m.id for m in ncbi_biosyn.split("test")] == [m.id for m in ncbi.split("test")]
+    assert [m.gold_ids for m in ncbi_biosyn.split("test")] == [m.gold_ids for m in ncbi.split("test")]
+
+
+@needs_shared
+def test_biosyn_kb_augmented_with_training_strings_only(ncbi: Benchmark, ncbi_biosyn: Benchmark) -> None:
+    kb = ncbi_biosyn.kb
+    assert set(kb.concepts) == set(ncbi.kb.concepts)
+    assert kb.n_names > ncbi.kb.n_names
+    for mention in ncbi.training_mentions():
+        if len(mention.gold_ids) == 1:
+            assert mention.gold_ids <= kb.ids_for_name(mention.text), mention
+    training = {normalize_name(m.text) for m in ncbi.training_mentions()}
+    test_only = {normalize_name(m.text) for m in ncbi.split("test")} - training - set(ncbi.kb.name_index)
+    assert test_only and not test_only & set(kb.name_index)
+
+
+@needs_shared
+def test_biosyn_parts_on_real_composites(ncbi_biosyn: Benchmark) -> None:
+    mentions = [m for s in ("train", "test") for m in ncbi_biosyn.split(s)]
+    composite = [m for m in mentions if m.composite]
+    assert len(composite) == 115 + 30 + 15
+    assert all(not m.parts for m in mentions if not m.composite)
+    by_text = {m.text: m for m in composite}
+    parts = by_text["breast and ovarian cancer"].parts
+    assert [p.text for p in parts] == ["breast cancer", "ovarian cancer"]
+    assert tuple(p.gold_ids for p in parts) == by_text["breast and ovarian cancer"].gold_groups
+    assert parts[0].id == by_text["breast and ovarian cancer"].id + "#1"
+    three = by_text["colorectal, endometrial, and ovarian cancers"].parts
+    assert [p.text for p in three] == ["colorectal cancers", "endometrial cancers", "ovarian cancers"]
+    split = [m for m in composite if m.parts and any(p.text != m.text for p in m.parts)]
+    assert len(split) > 50
+    for mention in composite:
+        if mention.parts:
+            assert frozenset().union(*(p.gold_ids for p in mention.parts)) <= mention.gold_ids
