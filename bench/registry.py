@@ -151,6 +151,8 @@ def register_benchmark(name: str) -> Callable[[T], T]:
 for _name, _target in {
     "exact": "systems.exact:ExactMatchLinker",
     "tfidf": "systems.tfidf:TfidfLinker",
+    "genbioel": "systems.genbioel:GenerativeLinker",
+    "angel": "systems.angel:AngelLinker",
 }.items():
     SYSTEMS.register_lazy(_name, _target)
 

@@ -177,7 +177,7 @@ def dpo_epoch(
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
         optimizer.step()
         margin = chosen_reward - rejected_reward
-        totals["loss"] += float(losses.sum())
+        totals["loss"] += float(losses.detach().sum())
         totals["reward_margin"] += float(margin.sum())
         totals["reward_accuracy"] += float((margin > 0).float().sum())
     return {"pairs": len(pairs), **{k: v / len(pairs) for k, v in totals.items()}}

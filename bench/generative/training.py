@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -124,6 +125,10 @@ class StageSettings:
     gradient_accumulation: int = 1
 
 
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 class DevSelectingTrainer(Seq2SeqTrainer):
     """A Seq2SeqTrainer whose evaluation is constrained decoding accuracy on dev."""
 
@@ -150,13 +155,14 @@ def run_stage(
     seed: int,
     dev_evaluator: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     progress: bool = True,
-    log=print,
+    log=None,
 ) -> torch.nn.Module:
     """Train one stage, resuming from its last checkpoint; return the final (best-on-dev) model.
 
     A finished stage leaves ``<work_dir>/<name>/final`` (model + tokenizer +
     ``stage.json``) and is not trained again when the run resumes.
     """
+    log = log or _stderr
     stage_dir = Path(work_dir) / name
     final = stage_dir / "final"
     if (final / "stage.json").is_file():
@@ -171,7 +177,7 @@ def run_stage(
         per_device_train_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation,
         learning_rate=settings.learning_rate,
-        warmup_ratio=settings.warmup_ratio,
+        warmup_steps=settings.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
         weight_decay=settings.weight_decay,
         lr_scheduler_type=settings.scheduler,
         label_smoothing_factor=settings.label_smoothing,

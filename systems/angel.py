@@ -1,0 +1,281 @@
+"""``angel``: generative linking that learns from negative samples (Kim et al., ACL Findings 2025).
+
+After positive-only training (exactly :mod:`systems.genbioel`), ANGEL runs a
+negative-aware stage (DESIGN.md section 6): the training set is shuffled and
+split into chunks; for each chunk the dev set is scored (early stopping with
+patience), the model beam-searches the chunk, each of its top-k beams is
+labelled correct or wrong by concept-id overlap with the gold ids, preference
+pairs are built by ANGEL's rule, and one epoch of DPO pushes correct names
+above the model's own hard negatives. The best dev model is kept.
+
+Every ablation of the paper is an option: negatives from the model's beams or
+from TF-IDF neighbours of other concepts, ANGEL's pair rule or all pairs, top-5
+or top-10, gold injection, beta and the DPO loss, a reference model refreshed
+each chunk (the released code) or frozen at the positive-only model (the
+paper's text), the number of chunks, and pre-training with negatives built from
+the KB. The stage resumes after an interruption from its last finished chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from transformers import AutoModelForSeq2SeqLM
+
+from bench.generative.dpo import DpoSettings, PairCollator, PreferencePair, dpo_epoch, reference_logprobs
+from bench.generative.pairs import Beam, all_pairs, angel_pairs, inject_gold, label_beams
+from bench.generative.sequences import source_text
+from bench.generative.targets import TargetSelector
+from bench.kb import KnowledgeBase
+from bench.linker import FitConfig
+from bench.mention import Mention
+from bench.normalize import normalize_name
+from bench.registry import register_system
+from systems.genbioel import GenerativeLinker
+
+
+@register_system("angel")
+class AngelLinker(GenerativeLinker):
+    @dataclass(frozen=True)
+    class Options(GenerativeLinker.Options):
+        #: where negatives come from: the model's own beams (ANGEL) or TF-IDF neighbours of other concepts
+        negatives: Literal["model", "tfidf"] = "model"
+        #: ANGEL's pair rule, or every (correct, wrong) combination
+        pair_rule: Literal["angel", "all"] = "angel"
+        #: beams searched and labelled per mention (5 in the paper; 10 is an ablation)
+        top_k: int = 5
+        max_pairs_per_mention: int = 6
+        #: pair the gold name with the wrong beams when no beam is correct (the paper does not)
+        inject_gold: bool = False
+        beta: float = 0.1
+        dpo_loss: Literal["sigmoid", "hinge", "ipo"] = "sigmoid"
+        dpo_lr: float = 1e-5
+        dpo_batch_size: int = 32
+        #: "refresh": the reference is the policy at the start of each chunk (released code);
+        #: "frozen": the positive-only model throughout (the paper's text)
+        reference: Literal["refresh", "frozen"] = "refresh"
+        chunks: int = 10
+        #: chunks without a dev improvement before stopping
+        patience: int = 3
+        #: KB preference pairs (synonym -> its concept's name vs a TF-IDF-nearest name of another
+        #: concept) trained with DPO between pre-training and fine-tuning; 0 = off
+        negative_pretrain_pairs: int = 0
+
+    # --- pre-training with negatives ------------------------------------------------
+    def after_pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
+        o = self.options
+        if o.negative_pretrain_pairs <= 0:
+            return
+        stage = work_dir / "negative_pretrain"
+        if (stage / "final" / "stage.json").is_file():
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(stage / "final")
+            return
+        pairs = self.kb_negative_pairs(kb, o.negative_pretrain_pairs, config.seed)
+        collator = self.pair_collator()
+        reference = reference_logprobs(self.model, pairs, collator, o.dpo_batch_size)
+        stats = dpo_epoch(self.model, pairs, reference, collator, self.dpo_settings(), config.seed, config.progress)
+        self.save_model(stage / "final", {"stage": "negative_pretrain", **stats})
+
+    def kb_negative_pairs(self, kb: KnowledgeBase, count: int, seed: int) -> list[PreferencePair]:
+        """KB pairs: a synonym as the mention, its concept's name as chosen, another concept's
+        TF-IDF-nearest name as rejected."""
+        rng = random.Random(seed)
+        synonyms = [(cid, normalize_name(name)) for cid in sorted(kb.concepts) for name in kb.concepts[cid][1:]] or [
+            (cid, normalize_name(kb.concepts[cid][0])) for cid in sorted(kb.concepts)
+        ]
+        chosen_rows = rng.sample(synonyms, min(count, len(synonyms)))
+        queries = [Mention(f"kb:{i}", name, frozenset({cid})) for i, (cid, name) in enumerate(chosen_rows)]
+        neighbours = self.tfidf_neighbours(queries, kb, 10)
+        pairs = []
+        for (cid, name), mention, candidates in zip(chosen_rows, queries, neighbours):
+            rejected = next((c.name for c in candidates if cid not in c.ids), None)
+            if rejected is not None:
+                preferred = normalize_name(kb.preferred_name(cid))
+                pairs.append(PreferencePair(source_text(mention, 0), name, preferred, rejected))
+        return pairs
+
+    # --- the negative-aware stage -------------------------------------------------
+    def fit(self, train: Sequence[Mention], dev: Sequence[Mention], kb: KnowledgeBase, config: FitConfig) -> None:
+        super().fit(train, dev, kb, config)
+        self.negative_stage(train, dev, kb, Path(config.work_dir), config)
+        self.model.eval()
+
+    def negative_stage(
+        self, train: Sequence[Mention], dev: Sequence[Mention], kb: KnowledgeBase, work_dir: Path, config: FitConfig
+    ) -> None:
+        o = self.options
+        stage = work_dir / "angel"
+        state_path = stage / "state.json"
+        state: dict[str, Any] = {
+            "next_chunk": 0,
+            "best_acc1": None,
+            "best_chunk": None,
+            "patience_left": o.patience,
+            "history": [],
+            "stopped_early": False,
+            "done": False,
+        }
+        if state_path.is_file():
+            state = json.loads(state_path.read_text())
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(stage / "current")
+        else:
+            self.save_model(stage / "positive_only", {"stage": "positive_only"})
+        self.history = state["history"]
+        chunks = self.chunks(train, config.seed)
+        dev_subset = self.dev_subset(dev, config.seed)
+        selector = TargetSelector(kb)
+        while not state["done"]:
+            index = state["next_chunk"]
+            record: dict[str, Any] = {"chunk": index}
+            if dev_subset:
+                record["dev_acc1"] = self.dev_accuracy(self.model, dev_subset, kb)["acc1"]
+                if state["best_acc1"] is None or record["dev_acc1"] > state["best_acc1"]:
+                    state.update(best_acc1=record["dev_acc1"], best_chunk=index, patience_left=o.patience)
+                    self.save_model(stage / "best", {"chunk": index, "dev_acc1": record["dev_acc1"]})
+                else:
+                    state["patience_left"] -= 1
+            if index >= len(chunks) or (dev_subset and state["patience_left"] <= 0):
+                state["stopped_early"] = index < len(chunks)
+                state["done"] = True
+                state["history"].append(record)
+                self.write_state(stage, state)
+                break
+            pairs, counts = self.chunk_pairs(chunks[index], kb, selector)
+            record.update(counts)
+            reference_model = self.reference_model(stage)
+            collator = self.pair_collator()
+            reference = reference_logprobs(reference_model, pairs, collator, o.dpo_batch_size)
+            del reference_model
+            record.update(
+                {
+                    f"dpo_{k}": v
+                    for k, v in dpo_epoch(
+                        self.model,
+                        pairs,
+                        reference,
+                        collator,
+                        self.dpo_settings(),
+                        config.seed + index,
+                        config.progress,
+                    ).items()
+                }
+            )
+            state["history"].append(record)
+            state["next_chunk"] = index + 1
+            self.save_model(stage / "current", {"chunk": index})
+            self.write_state(stage, state)
+        if (stage / "best").is_dir():
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(stage / "best")
+        self.history = state["history"]
+
+    def chunks(self, train: Sequence[Mention], seed: int) -> list[list[Mention]]:
+        """The training set shuffled (seeded) and cut into ``chunks`` near-equal parts."""
+        order = list(train)
+        random.Random(seed).shuffle(order)
+        n = max(1, min(self.options.chunks, len(order)))
+        return [order[i::n] for i in range(n)] if order else []
+
+    def chunk_pairs(
+        self, mentions: Sequence[Mention], kb: KnowledgeBase, selector: TargetSelector
+    ) -> tuple[list[PreferencePair], dict[str, int]]:
+        """Mine, label and pair one chunk; also count what happened for the record."""
+        o = self.options
+        if o.negatives == "model":
+            candidates = self.decode_with(self.model, mentions, kb, o.top_k)
+        else:
+            candidates = self.tfidf_neighbours(mentions, kb, o.top_k)
+        pairs: list[PreferencePair] = []
+        counts = {"mentions": len(mentions), "mentions_with_pairs": 0, "all_correct": 0, "all_wrong": 0}
+        for mention, ranked in zip(mentions, candidates):
+            beams = [Beam(c.name, c.ids) for c in ranked]
+            correct = label_beams(beams, mention.gold_ids)
+            counts["all_correct"] += bool(beams) and all(correct)
+            counts["all_wrong"] += not any(correct)
+            if o.negatives == "tfidf":
+                # Negatives are other concepts' names; the chosen side is the gold target name.
+                targets = selector.targets(mention, 1)
+                chosen = targets[0] if targets else None
+                named = [(chosen, b.name) for b, ok in zip(beams, correct) if not ok and chosen]
+                found = named[: o.max_pairs_per_mention]
+            elif o.pair_rule == "angel":
+                found = angel_pairs(beams, correct, o.max_pairs_per_mention)
+            else:
+                found = all_pairs(beams, correct)
+            if o.inject_gold and not any(correct):
+                targets = selector.targets(mention, 1)
+                if targets:
+                    found = inject_gold(beams, correct, targets[0], o.max_pairs_per_mention)
+            if found:
+                counts["mentions_with_pairs"] += 1
+            source = source_text(mention, o.context_words)
+            pairs.extend(PreferencePair(source, normalize_name(mention.text), c, r) for c, r in found)
+        counts["pairs"] = len(pairs)
+        return pairs, counts
+
+    def tfidf_neighbours(self, mentions: Sequence[Mention], kb: KnowledgeBase, k: int):
+        from bench.registry import SYSTEMS
+
+        if getattr(self, "_tfidf_kb", None) != kb.checksum:
+            self._tfidf = SYSTEMS.get("tfidf").from_settings({})
+            self._tfidf.fit([], [], kb, FitConfig())
+            self._tfidf_kb = kb.checksum
+        return self._tfidf.predict(mentions, kb, k)
+
+    def reference_model(self, stage: Path):
+        """The policy itself (refresh) or the positive-only model read back from disk (frozen)."""
+        if self.options.reference == "refresh":
+            return self.model
+        return AutoModelForSeq2SeqLM.from_pretrained(stage / "positive_only")
+
+    def pair_collator(self) -> PairCollator:
+        return PairCollator(self.tokenizer, self.model.config.decoder_start_token_id, self.options.max_source_length)
+
+    def dpo_settings(self) -> DpoSettings:
+        o = self.options
+        return DpoSettings(beta=o.beta, loss_type=o.dpo_loss, learning_rate=o.dpo_lr, batch_size=o.dpo_batch_size)
+
+    def save_model(self, path: Path, info: dict[str, Any]) -> None:
+        """Save atomically: a model directory is either complete or absent."""
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save_pretrained(tmp)
+        self.tokenizer.save_pretrained(tmp)
+        (tmp / "stage.json").write_text(json.dumps(info, indent=2))
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+
+    @staticmethod
+    def write_state(stage: Path, state: dict[str, Any]) -> None:
+        tmp = stage / "state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(stage / "state.json")
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["negative_stage"] = getattr(self, "history", [])
+        info["options_angel"] = {k: v for k, v in asdict(self.options).items() if k in _ANGEL_KEYS}
+        return info
+
+
+_ANGEL_KEYS = {
+    "negatives",
+    "pair_rule",
+    "top_k",
+    "max_pairs_per_mention",
+    "inject_gold",
+    "beta",
+    "dpo_loss",
+    "dpo_lr",
+    "dpo_batch_size",
+    "reference",
+    "chunks",
+    "patience",
+    "negative_pretrain_pairs",
+}

@@ -1,0 +1,242 @@
+"""``genbioel``: generative entity linking without negatives (GenBioEL; Yuan et al., 2022).
+
+A seq2seq model reads the mention in context and generates a KB name, decoding
+constrained to the names of the KB by a prefix trie; the name is mapped to all
+its concept ids. Training follows DESIGN.md section 5: optional KB-guided
+pre-training on synonym pairs, then fine-tuning on training mentions whose
+targets are the gold concept's names closest to the mention (top 1, or top 3
+as ANGEL's SYN3), mixed with KB pairs. This is the "without negatives" arm of
+every ANGEL comparison; ``systems/angel.py`` adds the negative-aware stage.
+
+Backbones: ``small`` (the CPU default: a BART created from a config with a
+tokenizer trained on the benchmark, nothing downloaded) or any Hugging Face
+seq2seq checkpoint name or path (``facebook/bart-large``,
+``GanjinZero/biobart-v2-large``, ``dmis-lab/ANGEL_pretrained``) on a GPU machine.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer
+
+from bench.generative.decoding import DecodeConfig, decode
+from bench.generative.model import SMALL, SmallBartSize, load_pretrained, parameter_count, small_bart
+from bench.generative.sequences import source_text
+from bench.generative.targets import TargetSelector
+from bench.generative.tokenizer import train_bpe_tokenizer
+from bench.generative.training import (
+    StageSettings,
+    finetuning_examples,
+    kb_pretraining_examples,
+    mix,
+    run_stage,
+)
+from bench.generative.trie import build_name_trie
+from bench.kb import KnowledgeBase
+from bench.linker import Candidate, FitConfig, Linker, rank
+from bench.mention import Mention
+from bench.metrics import hit_rank
+from bench.normalize import normalize_name
+from bench.paths import data_dir
+from bench.registry import register_system
+
+
+@register_system("genbioel")
+class GenerativeLinker(Linker):
+    @dataclass(frozen=True)
+    class Options:
+        #: "small" (BART from a config, CPU) or a Hugging Face seq2seq checkpoint name/path
+        backbone: str = SMALL
+        vocab_size: int = 8000
+        d_model: int = 256
+        layers: int = 3
+        heads: int = 4
+        ffn: int = 1024
+        dropout: float = 0.1
+        #: words of context each side of the mention; 0 = "START mention END" only
+        context_words: int = 0
+        #: target names per training mention: 1 (GenBioEL) or 3 (ANGEL's SYN3)
+        targets: int = 1
+        pretrain_steps: int = 300
+        pretrain_lr: float = 1e-3
+        pretrain_definitions: bool = True
+        finetune_steps: int = 300
+        finetune_lr: float = 5e-4
+        #: KB pairs mixed into fine-tuning, as a multiple of the mention examples
+        kb_mix: float = 1.0
+        batch_size: int = 64
+        warmup_ratio: float = 0.05
+        weight_decay: float = 0.01
+        label_smoothing: float = 0.1
+        save_steps: int = 200
+        #: dev evaluation (constrained acc@1) every N fine-tuning steps, best kept; 0 = off
+        eval_steps: int = 0
+        dev_eval_mentions: int = 300
+        num_beams: int = 5
+        decode_batch_size: int = 64
+        length_penalty: float = 1.0
+        temperature: float = 1.0
+        max_source_length: int = 256
+        #: torch CPU threads (0 = torch's default)
+        threads: int = 0
+
+    def __init__(self, options: Options | None = None) -> None:
+        super().__init__(options)
+        self.model = None
+        self.tokenizer = None
+        self.trie = None
+        self._trie_kb: str | None = None
+        self.stage_info: dict[str, Any] = {}
+
+    # --- set-up -------------------------------------------------------------
+    def _setup_backbone(self, train: Sequence[Mention], kb: KnowledgeBase, work_dir: Path, seed: int) -> None:
+        o = self.options
+        if o.threads > 0:
+            torch.set_num_threads(o.threads)
+        if o.backbone != SMALL:
+            self.model, self.tokenizer = load_pretrained(o.backbone)
+            return
+        tokenizer_dir = work_dir / "tokenizer"
+        if (tokenizer_dir / "tokenizer.json").is_file():
+            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+        else:
+            texts = list(kb.names) + [normalize_name(m.text) for m in train]
+            if o.context_words > 0:
+                texts += sorted({m.context.lower() for m in train if m.context})
+            self.tokenizer = train_bpe_tokenizer(texts, vocab_size=o.vocab_size)
+            self.tokenizer.save_pretrained(tokenizer_dir)
+        torch.manual_seed(seed)
+        size = SmallBartSize(d_model=o.d_model, layers=o.layers, heads=o.heads, ffn=o.ffn, dropout=o.dropout)
+        self.model = small_bart(self.tokenizer, size)
+
+    def _ensure_trie(self, kb: KnowledgeBase) -> None:
+        if self._trie_kb != kb.checksum:
+            self.trie = build_name_trie(kb.names, self.tokenizer, cache_dir=data_dir() / "tries")
+            self._trie_kb = kb.checksum
+
+    def decode_config(self, num_return: int) -> DecodeConfig:
+        o = self.options
+        return DecodeConfig(
+            num_beams=max(o.num_beams, num_return),
+            num_return=num_return,
+            batch_size=o.decode_batch_size,
+            length_penalty=o.length_penalty,
+            temperature=o.temperature,
+        )
+
+    # --- training -------------------------------------------------------------
+    def fit(self, train: Sequence[Mention], dev: Sequence[Mention], kb: KnowledgeBase, config: FitConfig) -> None:
+        """Positive-only training: KB-guided pre-training, then fine-tuning (each resumable)."""
+        work_dir = Path(config.work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        self._setup_backbone(train, kb, work_dir, config.seed)
+        self._ensure_trie(kb)
+        self.pretrain(kb, work_dir, config)
+        self.after_pretrain(kb, work_dir, config)
+        self.finetune(train, dev, kb, work_dir, config)
+        self.model.eval()
+
+    def stage_settings(self, steps: int, learning_rate: float, eval_steps: int = 0) -> StageSettings:
+        o = self.options
+        return StageSettings(
+            steps=steps,
+            learning_rate=learning_rate,
+            eval_steps=eval_steps,
+            batch_size=o.batch_size,
+            warmup_ratio=o.warmup_ratio,
+            weight_decay=o.weight_decay,
+            label_smoothing=o.label_smoothing,
+            save_steps=o.save_steps,
+            max_source_length=o.max_source_length,
+        )
+
+    def kb_examples(self, kb: KnowledgeBase):
+        return kb_pretraining_examples(kb, kb.definitions if self.options.pretrain_definitions else None)
+
+    def pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
+        o = self.options
+        self.model = run_stage(
+            "pretrain",
+            self.model,
+            self.tokenizer,
+            self.kb_examples(kb),
+            work_dir,
+            self.stage_settings(o.pretrain_steps, o.pretrain_lr),
+            seed=config.seed,
+            progress=config.progress,
+        )
+
+    def after_pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
+        """Hook between the two stages (ANGEL's pre-training with negatives goes here)."""
+
+    def finetune(
+        self, train: Sequence[Mention], dev: Sequence[Mention], kb: KnowledgeBase, work_dir: Path, config: FitConfig
+    ) -> None:
+        o = self.options
+        selector = TargetSelector(kb)
+        mention_examples = finetuning_examples(selector.training_pairs(train, o.targets), o.context_words)
+        examples = mix(mention_examples, self.kb_examples(kb), o.kb_mix, config.seed)
+        dev_subset = self.dev_subset(dev, config.seed)
+        self.model = run_stage(
+            "finetune",
+            self.model,
+            self.tokenizer,
+            examples,
+            work_dir,
+            self.stage_settings(o.finetune_steps, o.finetune_lr, o.eval_steps),
+            seed=config.seed,
+            dev_evaluator=(lambda model: self.dev_accuracy(model, dev_subset, kb)) if dev_subset else None,
+            progress=config.progress,
+        )
+
+    def dev_subset(self, dev: Sequence[Mention], seed: int) -> list[Mention]:
+        limit = self.options.dev_eval_mentions
+        if len(dev) <= limit:
+            return list(dev)
+        return sorted(random.Random(seed).sample(list(dev), limit), key=lambda m: m.id)
+
+    def dev_accuracy(self, model, mentions: Sequence[Mention], kb: KnowledgeBase) -> dict[str, float]:
+        """Constrained-decoding acc@1/acc@5 (ANGEL/GenBioEL rule) of ``model`` on ``mentions``."""
+        predictions = self.decode_with(model, mentions, kb, 5)
+        ranks = [hit_rank(p, m.gold_ids) for m, p in zip(mentions, predictions)]
+        n = max(1, len(mentions))
+        return {
+            "acc1": sum(1 for r in ranks if r is not None and r <= 1) / n,
+            "acc5": sum(1 for r in ranks if r is not None and r <= 5) / n,
+        }
+
+    # --- prediction -------------------------------------------------------------
+    def decode_with(self, model, mentions: Sequence[Mention], kb: KnowledgeBase, k: int) -> list[list[Candidate]]:
+        was_training = model.training
+        model.eval()
+        outputs = decode(
+            model,
+            self.tokenizer,
+            self.trie,
+            kb.names,
+            [source_text(m, self.options.context_words) for m in mentions],
+            [normalize_name(m.text) for m in mentions],
+            self.decode_config(k),
+        )
+        model.train(was_training)
+        return [rank([Candidate(name, kb.name_index[name], score) for name, score in ranked], k) for ranked in outputs]
+
+    def predict(self, mentions: Sequence[Mention], kb: KnowledgeBase, k: int) -> list[list[Candidate]]:
+        if self.model is None:
+            raise RuntimeError("genbioel: fit() must run before predict()")
+        self._ensure_trie(kb)
+        return self.decode_with(self.model, mentions, kb, k)
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"backbone": self.options.backbone}
+        if self.model is not None:
+            info["parameters"] = parameter_count(self.model)
+        if self.tokenizer is not None:
+            info["vocabulary"] = len(self.tokenizer)
+        return info

@@ -1,0 +1,115 @@
+"""angel: the negative-aware stage runs per chunk, computes reference log-probs once per chunk,
+stops early, resumes after an interruption, and records what it did."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from generative_fixtures import TINY, tiny_benchmark  # noqa: E402
+
+import systems.angel as angel_module  # noqa: E402
+from bench.linker import FitConfig  # noqa: E402
+from bench.registry import SYSTEMS  # noqa: E402
+
+ANGEL = {**TINY, "chunks": 3, "top_k": 4, "dpo_batch_size": 8, "dpo_lr": 1e-3, "dev_eval_mentions": 4, "patience": 3}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIOEL_BENCH_DATA", str(tmp_path / "cache"))
+
+
+def fit(tmp_path, name="run", **overrides):
+    benchmark = tiny_benchmark()
+    linker = SYSTEMS.get("angel").from_settings({**ANGEL, **overrides})
+    linker.fit(
+        benchmark.split("train"),
+        benchmark.split("dev"),
+        benchmark.kb,
+        FitConfig(seed=0, work_dir=tmp_path / name, progress=False),
+    )
+    return linker, benchmark
+
+
+def test_each_chunk_is_recorded_and_reference_logprobs_are_computed_once_per_chunk(tmp_path, monkeypatch):
+    calls = []
+    original = angel_module.reference_logprobs
+
+    def counting(model, pairs, *args, **kwargs):
+        calls.append(len(pairs))
+        return original(model, pairs, *args, **kwargs)
+
+    monkeypatch.setattr(angel_module, "reference_logprobs", counting)
+    linker, benchmark = fit(tmp_path, patience=10)
+    history = linker.history
+    chunk_records = [r for r in history if "pairs" in r]
+    assert len(chunk_records) == 3  # every chunk ran (patience is large)
+    assert len(calls) == 3 and calls == [r["pairs"] for r in chunk_records]
+    assert sum(r["mentions"] for r in chunk_records) == len(benchmark.split("train"))
+    for record in chunk_records:
+        assert {
+            "dev_acc1",
+            "pairs",
+            "mentions_with_pairs",
+            "all_correct",
+            "all_wrong",
+            "dpo_loss",
+            "dpo_reward_margin",
+            "dpo_reward_accuracy",
+        } <= set(record)
+    assert "dev_acc1" in history[-1]  # the final model is scored too
+    assert linker.describe()["negative_stage"] == history
+    state = json.loads((tmp_path / "run" / "angel" / "state.json").read_text())
+    assert state["done"] and state["next_chunk"] == 3
+
+
+def test_early_stopping_when_dev_does_not_improve(tmp_path):
+    # With a zero learning rate the model never changes, so dev never improves.
+    linker, _ = fit(tmp_path, dpo_lr=0.0, patience=1)
+    state = json.loads((tmp_path / "run" / "angel" / "state.json").read_text())
+    assert state["stopped_early"] is True
+    assert state["best_chunk"] == 0
+    assert len([r for r in state["history"] if "pairs" in r]) == 1  # chunk 0 ran, chunk 1 was not started
+
+
+def test_an_interrupted_negative_stage_resumes_from_its_last_chunk(tmp_path, monkeypatch):
+    clean, _ = fit(tmp_path, "clean", patience=10)
+    original = angel_module.dpo_epoch
+    count = {"n": 0}
+
+    def die_on_second(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(angel_module, "dpo_epoch", die_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path, "cut", patience=10)
+    state = json.loads((tmp_path / "cut" / "angel" / "state.json").read_text())
+    assert state["next_chunk"] == 1 and not state["done"]
+    monkeypatch.setattr(angel_module, "dpo_epoch", original)
+    resumed, _ = fit(tmp_path, "cut", patience=10)
+    assert [r["pairs"] for r in resumed.history if "pairs" in r] == [r["pairs"] for r in clean.history if "pairs" in r]
+    assert [round(r["dev_acc1"], 6) for r in resumed.history] == [round(r["dev_acc1"], 6) for r in clean.history]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"reference": "frozen"},
+        {"negatives": "tfidf"},
+        {"pair_rule": "all", "inject_gold": True},
+        {"negative_pretrain_pairs": 8, "dpo_loss": "ipo"},
+    ],
+)
+def test_ablation_options_run(tmp_path, overrides):
+    linker, benchmark = fit(tmp_path, **overrides)
+    predictions = linker.predict(benchmark.split("test"), benchmark.kb, 2)
+    assert all(c.name in benchmark.kb.name_index for ranked in predictions for c in ranked)
+    if "negative_pretrain_pairs" in overrides:
+        assert (tmp_path / "run" / "negative_pretrain" / "final" / "stage.json").is_file()
