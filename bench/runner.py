@@ -67,6 +67,10 @@ class RunSpec:
     seed: int = 0
     settings: Mapping[str, Any] = field(default_factory=dict)
     profile: str = "angel"
+    #: how an experiment names this run (e.g. "angel" or "angel/top_k=10"); recorded, not part of the run key,
+    #: so the same run shared by two experiments is run once
+    label: str | None = None
+    experiment: str | None = None
 
 
 def load_benchmark(name: str, profile: str = "angel", data_dir: str | Path | None = None) -> Benchmark:
@@ -122,6 +126,8 @@ def execute(
     checksums = benchmark.checksums
     key = run_key(config, checksums)
     config["run_key"] = key
+    config["label"] = spec.label or spec.system
+    config["experiment"] = spec.experiment
     out_dir = Path(out_dir)
     final = out_dir / (run_name or f"{spec.benchmark}__{spec.system}__seed{spec.seed}__{key}")
     if final.exists() and not force:
@@ -268,7 +274,17 @@ def execute_suite(
     members = []
     for member in suite.members:
         log(f"[{suite.name}] running {member}")
-        member_spec = RunSpec(spec.system, member, spec.split, spec.ks, spec.seed, spec.settings, spec.profile)
+        member_spec = RunSpec(
+            spec.system,
+            member,
+            spec.split,
+            spec.ks,
+            spec.seed,
+            spec.settings,
+            spec.profile,
+            spec.label,
+            spec.experiment,
+        )
         members.append(execute(member_spec, out_dir, force=force, data_dir=data_dir, log=log))
     ks = tuple(sorted(set(spec.ks)))
     config = {
@@ -285,6 +301,8 @@ def execute_suite(
     member_checksums = {m.benchmark: m.metrics["checksums"] for m in members}
     key = run_key(config, member_checksums)
     config["run_key"] = key
+    config["label"] = spec.label or spec.system
+    config["experiment"] = spec.experiment
     final = out_dir / (run_name or f"{suite.name}__{spec.system}__seed{spec.seed}__{key}")
     if final.exists() and not force:
         existing = load_run(final)

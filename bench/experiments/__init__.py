@@ -1,0 +1,1 @@
+"""Experiments: YAML configs expanded into runs (sweeps), executed locally or on Slurm, reported."""

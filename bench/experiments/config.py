@@ -1,0 +1,257 @@
+"""Experiment configs: a YAML file that expands into a list of runs.
+
+One file describes a paper table or an ablation sweep (HELM's run-spec
+descriptions, lm-eval's YAML tasks): systems with their settings, benchmarks,
+seeds, per-benchmark hyperparameters, and sweep axes over any system option.
+Validation is strict and says where the problem is, because a typo in a key
+would otherwise silently run the default.
+
+    name: cpu
+    out: runs/cpu                  # where run directories go (relative to the config file's folder's parent)
+    ks: [1, 5, 10]
+    profile: angel
+    seeds: [0]
+    benchmarks: [ncbi-disease, aap-fold0]
+    baseline: genbioel             # significance markers in the main table compare with this system label
+    executor: {kind: local, workers: 1}
+    slurm: {partition: gpu, time_min: 240, cpus_per_task: 8, mem_gb: 64, gpus_per_node: 1}
+    systems:
+      tfidf: {system: tfidf}
+      genbioel: {system: genbioel, settings: {finetune_steps: 2000}}
+      angel: {system: angel, settings: {...}}
+    benchmark_settings:            # per benchmark, per system label: settings that override
+      ncbi-disease: {angel: {dpo_lr: 1.0e-5}}
+    sweeps:                        # ablations: copies of a system with one option varied
+      top_k: {base: angel, option: top_k, values: [5, 10]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import BenchError, DataFormatError
+from bench.metrics import DEFAULT_KS
+from bench.runner import RunSpec
+
+TOP_KEYS = {
+    "name",
+    "description",
+    "out",
+    "ks",
+    "profile",
+    "seeds",
+    "benchmarks",
+    "baseline",
+    "executor",
+    "slurm",
+    "systems",
+    "benchmark_settings",
+    "sweeps",
+    "split",
+}
+SYSTEM_KEYS = {"system", "settings", "benchmarks"}
+SWEEP_KEYS = {"base", "option", "values"}
+EXECUTOR_KEYS = {"kind", "workers"}
+SLURM_KEYS = {
+    "partition",
+    "time_min",
+    "cpus_per_task",
+    "mem_gb",
+    "gpus_per_node",
+    "nodes",
+    "account",
+    "qos",
+    "constraint",
+    "array_parallelism",
+    "setup",
+    "additional_parameters",
+}
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of an experiment: its spec and the label it has in tables."""
+
+    label: str
+    spec: RunSpec
+    ablation: str | None = None  # the sweep it belongs to, if any
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    path: Path | None
+    out: Path
+    ks: tuple[int, ...]
+    profile: str
+    split: str
+    seeds: tuple[int, ...]
+    benchmarks: tuple[str, ...]
+    baseline: str | None
+    systems: Mapping[str, Mapping[str, Any]]
+    benchmark_settings: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    sweeps: Mapping[str, Mapping[str, Any]]
+    executor: Mapping[str, Any] = field(default_factory=lambda: {"kind": "local", "workers": 1})
+    slurm: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def runs(self) -> list[PlannedRun]:
+        """Every run, in a stable order: system labels, then sweeps; benchmarks; seeds."""
+        planned: list[PlannedRun] = []
+        for label, entry in self.systems.items():
+            for benchmark in entry.get("benchmarks") or self.benchmarks:
+                for seed in self.seeds:
+                    planned.append(PlannedRun(label, self._spec(label, entry, benchmark, seed, {})))
+        for sweep_name, sweep in self.sweeps.items():
+            base = self.systems[sweep["base"]]
+            for value in sweep["values"]:
+                label = f"{sweep['base']}/{sweep['option']}={value}"
+                for benchmark in base.get("benchmarks") or self.benchmarks:
+                    for seed in self.seeds:
+                        spec = self._spec(sweep["base"], base, benchmark, seed, {sweep["option"]: value}, label)
+                        planned.append(PlannedRun(label, spec, ablation=sweep_name))
+        return planned
+
+    def _spec(
+        self,
+        label: str,
+        entry: Mapping[str, Any],
+        benchmark: str,
+        seed: int,
+        extra: Mapping[str, Any],
+        run_label: str | None = None,
+    ) -> RunSpec:
+        settings = {
+            **(entry.get("settings") or {}),
+            **(self.benchmark_settings.get(benchmark, {}).get(label) or {}),
+            **extra,
+        }
+        return RunSpec(
+            system=entry["system"],
+            benchmark=benchmark,
+            split=self.split,
+            ks=self.ks,
+            seed=seed,
+            settings=settings,
+            profile=self.profile,
+            label=run_label or label,
+            experiment=self.name,
+        )
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment YAML file (errors name the file and the key)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BenchError(f"{path}: no such experiment config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise DataFormatError(path, None if mark is None else mark.line + 1, f"invalid YAML: {error}") from None
+    return parse_experiment(data, path)
+
+
+def parse_experiment(data: Any, path: Path | None = None) -> ExperimentConfig:
+    where = str(path) if path else "<config>"
+
+    def fail(problem: str) -> None:
+        raise DataFormatError(where, None, problem)
+
+    if not isinstance(data, dict):
+        fail("an experiment config must be a mapping")
+    _check_keys(data, TOP_KEYS, "top level", fail)
+    for required in ("name", "systems", "benchmarks"):
+        if required not in data:
+            fail(f"missing required key '{required}'")
+    systems = data["systems"]
+    if not isinstance(systems, dict) or not systems:
+        fail("'systems' must be a non-empty mapping of label -> {system, settings}")
+    from bench.registry import BENCHMARKS, SYSTEMS
+
+    for label, entry in systems.items():
+        if not isinstance(entry, dict) or "system" not in entry:
+            fail(f"systems.{label}: needs a 'system' name")
+        _check_keys(entry, SYSTEM_KEYS, f"systems.{label}", fail)
+        if entry["system"] not in SYSTEMS:
+            fail(f"systems.{label}: unknown system {entry['system']!r} (known: {', '.join(SYSTEMS.names())})")
+        if not isinstance(entry.get("settings") or {}, dict):
+            fail(f"systems.{label}.settings must be a mapping")
+    benchmarks = data["benchmarks"]
+    if not isinstance(benchmarks, list) or not benchmarks:
+        fail("'benchmarks' must be a non-empty list")
+    for entry in systems.values():
+        for benchmark in [*benchmarks, *(entry.get("benchmarks") or [])]:
+            if benchmark not in BENCHMARKS:
+                fail(f"unknown benchmark {benchmark!r} (known: {', '.join(BENCHMARKS.names())})")
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        fail("'seeds' must be a non-empty list of integers")
+    ks = data.get("ks", list(DEFAULT_KS))
+    if not isinstance(ks, list) or not ks or not all(isinstance(k, int) and k > 0 for k in ks):
+        fail("'ks' must be a list of positive integers")
+    benchmark_settings = data.get("benchmark_settings") or {}
+    for benchmark, per_system in benchmark_settings.items():
+        if not isinstance(per_system, dict):
+            fail(f"benchmark_settings.{benchmark} must map system labels to settings")
+        for label in per_system:
+            if label not in systems:
+                fail(f"benchmark_settings.{benchmark}: unknown system label {label!r}")
+    sweeps = data.get("sweeps") or {}
+    for name, sweep in sweeps.items():
+        if not isinstance(sweep, dict):
+            fail(f"sweeps.{name} must be a mapping with base, option, values")
+        _check_keys(sweep, SWEEP_KEYS, f"sweeps.{name}", fail)
+        if sweep.get("base") not in systems:
+            fail(f"sweeps.{name}.base must be one of the system labels {sorted(systems)}")
+        if not isinstance(sweep.get("values"), list) or not sweep["values"]:
+            fail(f"sweeps.{name}.values must be a non-empty list")
+    executor = {"kind": "local", "workers": 1, **(data.get("executor") or {})}
+    _check_keys(executor, EXECUTOR_KEYS, "executor", fail)
+    if executor["kind"] not in {"local", "slurm"}:
+        fail("executor.kind must be 'local' or 'slurm'")
+    slurm = data.get("slurm") or {}
+    _check_keys(slurm, SLURM_KEYS, "slurm", fail)
+    baseline = data.get("baseline")
+    if baseline is not None and baseline not in systems:
+        fail(f"baseline {baseline!r} is not one of the system labels {sorted(systems)}")
+    out = Path(data.get("out", f"runs/{data['name']}"))
+    config = ExperimentConfig(
+        name=str(data["name"]),
+        path=path,
+        out=out,
+        ks=tuple(ks),
+        profile=data.get("profile", "angel"),
+        split=data.get("split", "test"),
+        seeds=tuple(seeds),
+        benchmarks=tuple(benchmarks),
+        baseline=baseline,
+        systems=systems,
+        benchmark_settings=benchmark_settings,
+        sweeps=sweeps,
+        executor=executor,
+        slurm=slurm,
+        description=data.get("description", ""),
+    )
+    # Resolve every run's options now, so a bad --set style value fails before anything runs.
+    for planned in config.runs():
+        try:
+            SYSTEMS.get(planned.spec.system).from_settings(dict(planned.spec.settings))
+        except BenchError as error:
+            fail(f"run {planned.label} on {planned.spec.benchmark}: {error}")
+    return config
+
+
+def _check_keys(mapping: Mapping[str, Any], allowed: set[str], where: str, fail) -> None:
+    import difflib
+
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            fail(f"{where}: unknown key '{key}'{hint}; allowed: {', '.join(sorted(allowed))}")
