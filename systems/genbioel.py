@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,31 @@ class GenerativeLinker(Linker):
     def kb_examples(self, kb: KnowledgeBase):
         return kb_pretraining_examples(kb, kb.definitions if self.options.pretrain_definitions else None)
 
+    #: options that change decoding only: they do not make a different trained stage
+    DECODING_ONLY = frozenset({"num_beams", "decode_batch_size", "length_penalty", "temperature", "threads"})
+
+    def shared_stage(self, stage: str, seed: int, *data_checksums: str) -> Path:
+        """The cache folder of a stage, keyed by everything that determines its weights."""
+        import hashlib
+        import json
+        from dataclasses import fields
+
+        from bench.generative.trie import tokenizer_fingerprint
+
+        base_fields = {f.name for f in fields(GenerativeLinker.Options)} - self.DECODING_ONLY
+        settings = {k: v for k, v in asdict(self.options).items() if k in base_fields}
+        blob = json.dumps(
+            {
+                "stage": stage,
+                "seed": seed,
+                "settings": settings,
+                "data": data_checksums,
+                "tokenizer": tokenizer_fingerprint(self.tokenizer),
+            },
+            sort_keys=True,
+        )
+        return data_dir() / "stages" / f"{stage}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
     def pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
         o = self.options
         self.model = run_stage(
@@ -170,6 +195,7 @@ class GenerativeLinker(Linker):
             self.stage_settings(o.pretrain_steps, o.pretrain_lr),
             seed=config.seed,
             progress=config.progress,
+            shared=self.shared_stage("pretrain", config.seed, kb.checksum) if o.backbone == SMALL else None,
         )
 
     def after_pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
@@ -193,6 +219,11 @@ class GenerativeLinker(Linker):
             seed=config.seed,
             dev_evaluator=(lambda model: self.dev_accuracy(model, dev_subset, kb)) if dev_subset else None,
             progress=config.progress,
+            shared=self.shared_stage(
+                "finetune", config.seed, kb.checksum, _mentions_checksum(train), _mentions_checksum(dev)
+            )
+            if o.backbone == SMALL
+            else None,
         )
 
     def dev_subset(self, dev: Sequence[Mention], seed: int) -> list[Mention]:
@@ -240,3 +271,9 @@ class GenerativeLinker(Linker):
         if self.tokenizer is not None:
             info["vocabulary"] = len(self.tokenizer)
         return info
+
+
+def _mentions_checksum(mentions: Sequence[Mention]) -> str:
+    from bench.checksum import sha256_records
+
+    return sha256_records([m.id, m.text, sorted(m.gold_ids), m.context or ""] for m in mentions)

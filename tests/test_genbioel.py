@@ -19,6 +19,10 @@ def private_cache(tmp_path, monkeypatch):
 
 
 def fit(tmp_path, name="run", seed=0, **overrides):
+    """Fit in its own work dir and its own stage cache, so nothing is shared between fits."""
+    import os
+
+    os.environ["BIOEL_BENCH_DATA"] = str(tmp_path / f"cache-{name}")
     benchmark = tiny_benchmark()
     linker = SYSTEMS.get("genbioel").from_settings({**TINY, **overrides})
     linker.fit(
@@ -93,3 +97,38 @@ def test_dev_selection_keeps_the_best_checkpoint(tmp_path):
     assert len(info["dev_history"]) == 3  # steps 2, 4, 6
     accs = [entry["eval_acc1"] for entry in info["dev_history"]]
     assert info["best_metric"] == max(accs)
+
+
+def test_an_identical_positive_only_stage_is_trained_once_and_shared(tmp_path, monkeypatch, capsys):
+    import os
+
+    from bench.registry import SYSTEMS
+
+    monkeypatch.setenv("BIOEL_BENCH_DATA", str(tmp_path / "shared-cache"))
+    benchmark = tiny_benchmark()
+    config = dict(seed=0, progress=False)
+    first = SYSTEMS.get("genbioel").from_settings(TINY)
+    first.fit(
+        benchmark.split("train"), benchmark.split("dev"), benchmark.kb, FitConfig(work_dir=tmp_path / "g", **config)
+    )
+    capsys.readouterr()
+    second = SYSTEMS.get("angel").from_settings({**TINY, "chunks": 1, "dpo_lr": 0.0, "patience": 1})
+    second.fit(
+        benchmark.split("train"), benchmark.split("dev"), benchmark.kb, FitConfig(work_dir=tmp_path / "a", **config)
+    )
+    messages = capsys.readouterr().err
+    assert "[pretrain] reusing the identical stage" in messages and "[finetune] reusing the identical stage" in messages
+    positive_only = tmp_path / "a" / "angel" / "positive_only"
+    from transformers import AutoModelForSeq2SeqLM
+
+    assert torch.equal(weights(AutoModelForSeq2SeqLM.from_pretrained(positive_only)), weights(first.model))
+    # A different seed is a different stage: trained, not reused.
+    third = SYSTEMS.get("genbioel").from_settings(TINY)
+    third.fit(
+        benchmark.split("train"),
+        benchmark.split("dev"),
+        benchmark.kb,
+        FitConfig(work_dir=tmp_path / "g1", seed=1, progress=False),
+    )
+    assert "reusing" not in capsys.readouterr().err
+    assert os.environ["BIOEL_BENCH_DATA"].endswith("shared-cache")

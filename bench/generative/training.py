@@ -10,6 +10,7 @@ rather than loss, since that is what the benchmark measures.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sys
@@ -156,17 +157,26 @@ def run_stage(
     dev_evaluator: Callable[[torch.nn.Module], dict[str, float]] | None = None,
     progress: bool = True,
     log=None,
+    shared: Path | None = None,
 ) -> torch.nn.Module:
     """Train one stage, resuming from its last checkpoint; return the final (best-on-dev) model.
 
     A finished stage leaves ``<work_dir>/<name>/final`` (model + tokenizer +
-    ``stage.json``) and is not trained again when the run resumes.
+    ``stage.json``) and is not trained again when the run resumes. ``shared`` is
+    a cache folder keyed by everything the stage depends on: when another run
+    (say ``genbioel`` before ``angel``, with the same settings, data and seed)
+    already trained the identical stage, it is copied instead of retrained, so
+    both arms of a comparison share one positive-only model.
     """
     log = log or _stderr
     stage_dir = Path(work_dir) / name
     final = stage_dir / "final"
     if (final / "stage.json").is_file():
         log(f"[{name}] already trained; loading {final}")
+        return AutoModelForSeq2SeqLM.from_pretrained(final)
+    if shared is not None and (shared / "stage.json").is_file():
+        log(f"[{name}] reusing the identical stage trained by another run ({shared})")
+        _copy_dir(shared, final)
         return AutoModelForSeq2SeqLM.from_pretrained(final)
     if settings.steps <= 0 or not examples:
         return model
@@ -231,4 +241,18 @@ def run_stage(
     tmp.rename(final)
     for old in stage_dir.glob("checkpoint-*"):  # the stage is done; its checkpoints are not needed
         shutil.rmtree(old, ignore_errors=True)
+    if shared is not None and not shared.exists():
+        _copy_dir(final, shared)
     return model
+
+
+def _copy_dir(source: Path, target: Path) -> None:
+    """Copy a finished model folder so that ``target`` appears complete or not at all."""
+    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process published it first: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
