@@ -101,10 +101,20 @@ class ExperimentConfig:
     description: str = ""
 
     def runs(self) -> list[PlannedRun]:
-        """Every run, in a stable order: system labels, then sweeps; benchmarks; seeds."""
+        """Every run, in a stable order: benchmarks, then systems in config order, seeds; sweeps last.
+
+        Benchmark-major order finishes whole table columns first, so a sweep cut
+        short still leaves comparable results (both arms of a comparison on the
+        first benchmarks) rather than one system everywhere.
+        """
         planned: list[PlannedRun] = []
-        for label, entry in self.systems.items():
-            for benchmark in entry.get("benchmarks") or self.benchmarks:
+        benchmarks = list(
+            dict.fromkeys([*self.benchmarks, *(b for e in self.systems.values() for b in e.get("benchmarks") or [])])
+        )
+        for benchmark in benchmarks:
+            for label, entry in self.systems.items():
+                if benchmark not in (entry.get("benchmarks") or self.benchmarks):
+                    continue
                 for seed in self.seeds:
                     planned.append(PlannedRun(label, self._spec(label, entry, benchmark, seed, {})))
         for sweep_name, sweep in self.sweeps.items():
