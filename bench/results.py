@@ -16,6 +16,7 @@ never leaves anything that reads as a finished result.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -56,6 +57,41 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows))
+
+
+def predictions_path(run_dir: Path) -> Path:
+    """predictions.jsonl, or its gzipped form in exported (committed) runs."""
+    plain = run_dir / PREDICTIONS
+    return (
+        plain if plain.is_file() or not (run_dir / (PREDICTIONS + ".gz")).is_file() else run_dir / (PREDICTIONS + ".gz")
+    )
+
+
+def export_run(record: RunRecord, target_root: Path) -> Path:
+    """Copy a finished run without its working files (checkpoints), predictions gzipped.
+
+    What a report needs, small enough to commit: config, environment, metrics
+    and the per-mention predictions. The gzip header carries no timestamp or
+    name, so exporting twice gives identical bytes.
+    """
+    target = Path(target_root) / record.path.name
+    tmp = target.with_name(target.name + PARTIAL_SUFFIX)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in (CONFIG, ENVIRONMENT, METRICS):
+        if (record.path / name).is_file():
+            shutil.copyfile(record.path / name, tmp / name)
+    source = predictions_path(record.path)
+    data = source.read_bytes() if source.suffix != ".gz" else gzip.decompress(source.read_bytes())
+    with (
+        open(tmp / (PREDICTIONS + ".gz"), "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz,
+    ):
+        gz.write(data)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)
+    return target
 
 
 def partial_dir(final: Path) -> Path:
@@ -129,13 +165,15 @@ class RunRecord:
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
+        path = predictions_path(self.path)
         rows = []
-        with open(self.path / PREDICTIONS, encoding="utf-8") as handle:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as error:
-                    raise BenchError(f"{self.path / PREDICTIONS}:{number}: not JSON ({error.msg})") from None
+                    raise BenchError(f"{path}:{number}: not JSON ({error.msg})") from None
         return rows
 
     def mentions(self) -> list[Mention]:
@@ -191,7 +229,9 @@ def load_run(path: str | Path) -> RunRecord:
         if partial_dir(path).is_dir():
             raise IncompleteRunError(f"{path} has not finished: only {partial_dir(path).name} exists")
         raise BenchError(f"{path}: no such run directory")
-    missing = [n for n in (CONFIG, METRICS, PREDICTIONS) if not (path / n).is_file()]
+    missing = [n for n in (CONFIG, METRICS) if not (path / n).is_file()]
+    if not predictions_path(path).is_file():
+        missing.append(PREDICTIONS)
     if missing:
         raise IncompleteRunError(f"{path} is not a finished run: missing {', '.join(missing)}")
     metrics = _read_json(path / METRICS)

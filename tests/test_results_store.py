@@ -110,3 +110,17 @@ def test_a_run_killed_mid_write_is_not_a_result_and_resumes(tmp_path):
     assert resumed.metrics["acc"] == clean.metrics["acc"]
     assert (resumed.path / PREDICTIONS).read_text() == (clean.path / PREDICTIONS).read_text()
     assert json.loads((resumed.path / METRICS).read_text())["n_mentions"] == 195
+
+
+def test_exported_run_is_small_complete_and_reads_the_same(tmp_path):
+    from bench.results import export_run
+
+    record = execute(RunSpec("tfidf", "demo", ks=(1, 5)), tmp_path / "runs", run_name="r", log=quiet)
+    (record.path / "work" / "checkpoint").mkdir(parents=True)  # working files are not exported
+    exported = load_run(export_run(record, tmp_path / "exported"))
+    assert sorted(p.name for p in exported.path.iterdir()) == [
+        "config.json", "environment.json", "metrics.json", "predictions.jsonl.gz"
+    ]
+    assert exported.rows == record.rows and exported.metrics == record.metrics
+    again = export_run(record, tmp_path / "exported2")
+    assert (again / "predictions.jsonl.gz").read_bytes() == (exported.path / "predictions.jsonl.gz").read_bytes()
