@@ -1,6 +1,9 @@
 # Two set-up commands (see README): `make demo` and `make test`.
 # Both create .venv with the project and its test tools installed, then run.
 PYTHON ?= python3
+# The CPU wheel of this version lies on the build machines' disk; on a GPU machine set TORCH to
+# the build for your CUDA (or install it first: an installed torch satisfies the requirement).
+TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 RUNS ?= runs/demo
@@ -13,7 +16,8 @@ $(BIN)/python:
 # Reinstall when the project metadata changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
+	$(BIN)/python -m pip install --quiet -e '.[all,test]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""The ``bioel-bench`` command line: run, compare, table, ls.
+"""The ``bioel-bench`` command line: run, compare, table, prepare, stats, report, errors, ls.
 
 Every verb has ``--help``; errors from bad input or bad requests are printed
 as one line (file:line: problem) with exit status 2, not as a traceback.
@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("what", choices=["systems", "benchmarks"])
     ls.set_defaults(func=cmd_ls)
+    from bench.report.cli import add_errors_parser, add_report_parser
+
+    add_report_parser(verbs)
+    add_errors_parser(verbs)
     return parser
 
 
