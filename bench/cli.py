@@ -197,6 +197,12 @@ def render_stats(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from bench.experiments.sweep import cmd_sweep as sweep
+
+    return sweep(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bioel-bench", description="Biomedical entity linking benchmark harness.", epilog=EPILOG
@@ -279,6 +285,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("what", choices=["systems", "benchmarks"])
     ls.set_defaults(func=cmd_ls)
+    sweep = verbs.add_parser(
+        "sweep",
+        help="run every run of an experiment config (skips finished runs, resumes interrupted ones)",
+        description="Expand an experiment config into runs; skip finished ones, resume interrupted ones; run them "
+        "in parallel local processes or as a Slurm job array. Exit status 1 if a run failed.",
+    )
+    sweep.add_argument("config", metavar="CONFIG", help="an experiment config (YAML), e.g. configs/smoke.yaml")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs and their status; run nothing")
+    sweep.add_argument("--executor", choices=["local", "slurm"], default=None, help="default: the config's")
+    sweep.add_argument("--workers", type=int, default=None, help="parallel local processes (default: the config's)")
+    sweep.add_argument("--out", default=None, help="folder of the run directories (default: the config's out)")
+    sweep.add_argument("--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or cache)")
+    sweep.set_defaults(func=cmd_sweep)
+
     from bench.report.cli import add_errors_parser, add_report_parser
 
     add_report_parser(verbs)

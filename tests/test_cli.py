@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from scipy.stats import binomtest
 
-VERBS = ["run", "compare", "table", "prepare", "stats", "report", "errors", "ls"]
+VERBS = ["run", "compare", "table", "prepare", "stats", "sweep", "report", "errors", "ls"]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import torch
 
 pytest.importorskip("trl")
 
-from datasets import Dataset  # noqa: E402
 from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
 from trl import DPOConfig, DPOTrainer  # noqa: E402
 
@@ -23,6 +22,7 @@ from bench.generative.dpo import (  # noqa: E402
 )
 from bench.generative.model import SmallBartSize, small_bart  # noqa: E402
 from bench.generative.tokenizer import train_bpe_tokenizer  # noqa: E402
+from datasets import Dataset  # noqa: E402
 
 TEXTS = ["breast cancer is a disease", "ovarian cancer is a tumour", "cold is common", "common cold"] * 20
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from bench.generative.sequences import decoder_example, pad, source_text
 from bench.kb import KnowledgeBase
@@ -215,7 +214,7 @@ def run_stage(
         trainer = DevSelectingTrainer(**common, eval_dataset=dataset, dev_evaluator=dev_evaluator)
     else:
         trainer = Seq2SeqTrainer(**common)
-    checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    checkpoint = last_complete_checkpoint(stage_dir)
     if checkpoint:
         log(f"[{name}] resuming from {checkpoint}")
     trainer.train(resume_from_checkpoint=checkpoint)
@@ -244,6 +243,24 @@ def run_stage(
     if shared is not None and not shared.exists():
         _copy_dir(final, shared)
     return model
+
+
+def last_complete_checkpoint(stage_dir: Path) -> str | None:
+    """The newest checkpoint the Trainer finished writing, or None.
+
+    The Trainer writes ``trainer_state.json`` last, so a checkpoint without it
+    was cut short by a kill; resuming from it would fail, so it is deleted.
+    """
+    if not stage_dir.is_dir():
+        return None
+    steps = sorted(
+        (int(p.name.split("-")[1]), p) for p in stage_dir.glob("checkpoint-*") if p.name.split("-")[1].isdigit()
+    )
+    for _, path in reversed(steps):
+        if (path / "trainer_state.json").is_file():
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def _copy_dir(source: Path, target: Path) -> None:
