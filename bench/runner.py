@@ -130,12 +130,9 @@ def execute(
     config["experiment"] = spec.experiment
     out_dir = Path(out_dir)
     final = out_dir / (run_name or f"{spec.benchmark}__{spec.system}__seed{spec.seed}__{key}")
-    if final.exists() and not force:
-        existing = load_run(final)
-        if existing.config.get("run_key") == key:
-            log(f"reusing finished run {final} (same config and data; --force to rerun)")
-            return existing
-        raise BenchError(f"{final} holds a run with a different config or data; choose another --name or --force")
+    existing = _finished(final, key, force, log)
+    if existing is not None:
+        return existing
 
     partial = partial_dir(final)
     resumed = partial.exists()
@@ -206,6 +203,17 @@ def execute(
     write_json(partial / METRICS, metrics)  # written last: the run is complete only with it
     commit_run(partial, final)
     return load_run(final)
+
+
+def _finished(final: Path, key: str, force: bool, log) -> RunRecord | None:
+    """The finished run at ``final`` if it is this very run (same key); None when there is none to reuse."""
+    if not final.exists() or force:
+        return None
+    existing = load_run(final)
+    if existing.config.get("run_key") == key:
+        log(f"reusing finished run {final} (same config and data; --force to rerun)")
+        return existing
+    raise BenchError(f"{final} holds a run with a different config or data; choose another --name or --force")
 
 
 def predict_all(
@@ -304,12 +312,9 @@ def execute_suite(
     config["label"] = spec.label or spec.system
     config["experiment"] = spec.experiment
     final = out_dir / (run_name or f"{suite.name}__{spec.system}__seed{spec.seed}__{key}")
-    if final.exists() and not force:
-        existing = load_run(final)
-        if existing.config.get("run_key") == key:
-            log(f"reusing finished run {final}")
-            return existing
-        raise BenchError(f"{final} holds a run with a different config or data; choose another --name or --force")
+    existing = _finished(final, key, force, log)
+    if existing is not None:
+        return existing
 
     rows = []
     for record in members:
