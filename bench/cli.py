@@ -197,6 +197,12 @@ def render_stats(stats: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cmd_export_lmeval(args: argparse.Namespace) -> int:
+    from bench.lmeval.export import main as export_main
+
+    return export_main(args.args) or 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bench.experiments.sweep import cmd_sweep as sweep
 
@@ -299,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or cache)")
     sweep.set_defaults(func=cmd_sweep)
 
+    lmeval = verbs.add_parser(
+        "export-lmeval",
+        help="export a benchmark as an lm-evaluation-harness task folder",
+        description="Generation and ranking tasks, data files and utils.py (see bench/lmeval/export.py).",
+        add_help=False,
+    )
+    lmeval.add_argument("args", nargs=argparse.REMAINDER)
+    lmeval.set_defaults(func=cmd_export_lmeval)
+
     from bench.report.cli import add_errors_parser, add_report_parser
 
     add_report_parser(verbs)
@@ -307,9 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["export-lmeval"]:  # its own parser owns every option, --help included
+        return _guarded(lambda: cmd_export_lmeval(argparse.Namespace(args=argv[1:])))
     args = build_parser().parse_args(argv)
+    return _guarded(lambda: args.func(args))
+
+
+def _guarded(call) -> int:
     try:
-        return args.func(args)
+        return call()
     except BenchError as error:
         print(f"bioel-bench: error: {error}", file=sys.stderr)
         return 2

@@ -153,6 +153,8 @@ for _name, _target in {
     "tfidf": "systems.tfidf:TfidfLinker",
     "genbioel": "systems.genbioel:GenerativeLinker",
     "angel": "systems.angel:AngelLinker",
+    "dense": "systems.dense:DenseLinker",
+    "llm": "systems.llm:LanguageModelLinker",
 }.items():
     SYSTEMS.register_lazy(_name, _target)
 
