@@ -53,3 +53,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd or REPO,
         timeout=600,
     )
+
+
+def assert_card_values_match(card_value, computed, where: str) -> None:
+    """Every value written on a dataset card equals what the harness computes (card may list a subset)."""
+    if isinstance(card_value, dict):
+        assert isinstance(computed, dict), where
+        for key, value in card_value.items():
+            assert key in computed, f"{where}.{key} is on the card but not in the stats"
+            assert_card_values_match(value, computed[key], f"{where}.{key}")
+    else:
+        assert card_value == computed, f"{where}: card says {card_value!r}, stats compute {computed!r}"

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import assert_card_values_match
 
 from bench.benchmark import Benchmark
 from bench.benchmarks.bc5cdr import (
@@ -201,17 +202,7 @@ def test_card_stats_are_what_stats_computes(official: dict[str, Benchmark]) -> N
     assert set(card["stats"]) == set(card["variants"]) == set(LOADERS)
     assert set(card["baselines"]["tfidf"]) == set(LOADERS)
     for variant, benchmark in official.items():
-        _subset_equal(card["stats"][variant], benchmark_stats(benchmark), variant)
-
-
-def _subset_equal(card_value, computed, where: str) -> None:
-    if isinstance(card_value, dict):
-        assert isinstance(computed, dict), where
-        for key, value in card_value.items():
-            assert key in computed, f"{where}.{key} is on the card but not in the stats"
-            _subset_equal(value, computed[key], f"{where}.{key}")
-    else:
-        assert card_value == computed, f"{where}: card says {card_value!r}, stats compute {computed!r}"
+        assert_card_values_match(card["stats"][variant], benchmark_stats(benchmark), variant)
 
 
 def test_biosyn_profile_on_bc5cdr_disease(prepared: Path, official: dict[str, Benchmark]) -> None:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import assert_card_values_match
 
 from bench.benchmark import Benchmark
 from bench.benchmarks.card import read_card
@@ -162,23 +163,13 @@ def test_official_counts(ncbi: Benchmark, prepared: Path) -> None:
     assert len(kb_definitions(ctd.kb)) > 4000
 
 
-def _subset_equal(card_value, computed, where: str) -> None:
-    if isinstance(card_value, dict):
-        assert isinstance(computed, dict), where
-        for key, value in card_value.items():
-            assert key in computed, f"{where}.{key} is on the card but not in the stats"
-            _subset_equal(value, computed[key], f"{where}.{key}")
-    else:
-        assert card_value == computed, f"{where}: card says {card_value!r}, stats compute {computed!r}"
-
-
 @needs_shared
 def test_card_stats_are_what_stats_computes(prepared: Path) -> None:
     card = read_card(CARD)
     assert set(card["stats"]) == set(card["variants"]) == {"ncbi-disease", "ncbi-disease-ctd"}
     assert set(card["baselines"]["tfidf"]) == set(card["variants"])
     for variant, loader in (("ncbi-disease", load_ncbi_disease), ("ncbi-disease-ctd", load_ncbi_disease_ctd)):
-        _subset_equal(card["stats"][variant], benchmark_stats(loader(data_dir=prepared)), variant)
+        assert_card_values_match(card["stats"][variant], benchmark_stats(loader(data_dir=prepared)), variant)
 
 
 @needs_shared
