@@ -64,3 +64,28 @@ def assert_card_values_match(card_value, computed, where: str) -> None:
             assert_card_values_match(value, computed[key], f"{where}.{key}")
     else:
         assert card_value == computed, f"{where}: card says {card_value!r}, stats compute {computed!r}"
+
+
+def register_demo_halves() -> None:
+    """Register ``demo-half0``/``demo-half1`` (the demo test split cut in two) and the suite ``demo-halves``."""
+    from bench.benchmark import BenchmarkSuite
+    from bench.registry import BENCHMARKS
+    from bench.runner import load_benchmark
+
+    def half(which: int):
+        def load(data_dir=None, profile="angel") -> Benchmark:
+            demo = load_benchmark("demo")
+            test = demo.split("test")
+            part = test[: len(test) // 2] if which == 0 else test[len(test) // 2 :]
+            return Benchmark(f"demo-half{which}", {**demo.splits, "test": part}, demo.kb, protocol=demo.protocol)
+
+        return load
+
+    for which in (0, 1):
+        if f"demo-half{which}" not in BENCHMARKS:
+            BENCHMARKS.register(f"demo-half{which}", half(which))
+    if "demo-halves" not in BENCHMARKS:
+        BENCHMARKS.register(
+            "demo-halves",
+            lambda data_dir=None, profile="angel": BenchmarkSuite("demo-halves", ("demo-half0", "demo-half1")),
+        )

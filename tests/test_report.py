@@ -7,11 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import register_demo_halves
 
-from bench.benchmark import Benchmark, BenchmarkSuite
 from bench.compare import compare_runs
 from bench.errors import BenchError, IncomparableRunsError
-from bench.registry import BENCHMARKS
 from bench.report.build import build_report
 from bench.report.cli import main
 from bench.report.collect import Ablation, from_runs
@@ -19,31 +18,10 @@ from bench.report.render import SIGNIFICANT, Table, render_latex, render_markdow
 from bench.report.significance import seed_pairs
 from bench.report.tables import ablation_table, main_table
 from bench.results import load_run, write_json
-from bench.runner import RunSpec, execute, load_benchmark
+from bench.runner import RunSpec, execute
 
 EXPERIMENT = "rep"
 TABLE_FILES = [f"{name}.{ext}" for name in ("main", "topk", "ablation", "leakage") for ext in ("md", "tex")]
-
-
-def _half(which: int):
-    def load(data_dir=None, profile="angel") -> Benchmark:
-        demo = load_benchmark("demo")
-        test = demo.split("test")
-        half = test[: len(test) // 2] if which == 0 else test[len(test) // 2 :]
-        return Benchmark(f"demo-half{which}", {**demo.splits, "test": half}, demo.kb, protocol=demo.protocol)
-
-    return load
-
-
-def _register_suite() -> None:
-    for which in (0, 1):
-        if f"demo-half{which}" not in BENCHMARKS:
-            BENCHMARKS.register(f"demo-half{which}", _half(which))
-    if "demo-halves" not in BENCHMARKS:
-        BENCHMARKS.register(
-            "demo-halves",
-            lambda data_dir=None, profile="angel": BenchmarkSuite("demo-halves", ("demo-half0", "demo-half1")),
-        )
 
 
 CONFIG = """
@@ -64,7 +42,7 @@ sweeps:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """Finished runs of an experiment: exact (seed 0), tfidf (seeds 0 and 1 on demo), a suite, one ablation."""
-    _register_suite()
+    register_demo_halves()
     root = tmp_path_factory.mktemp("report")
     runs = root / "runs"
     quiet = dict(log=lambda *a: None)

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import register_demo_halves
 
-from bench.benchmark import Benchmark, BenchmarkSuite
 from bench.compare import compare_runs
-from bench.registry import BENCHMARKS
-from bench.runner import RunSpec, execute, load_benchmark
+from bench.runner import RunSpec, execute
 from bench.tables import runs_table
-
-
-def _half(which: int):
-    def load(data_dir=None, profile="angel") -> Benchmark:
-        demo = load_benchmark("demo")
-        test = demo.split("test")
-        half = test[: len(test) // 2] if which == 0 else test[len(test) // 2 :]
-        return Benchmark(f"demo-half{which}", {**demo.splits, "test": half}, demo.kb, protocol=demo.protocol)
-
-    return load
 
 
 @pytest.fixture(scope="module", autouse=True)
 def registered_suite():
-    for which in (0, 1):
-        if f"demo-half{which}" not in BENCHMARKS:
-            BENCHMARKS.register(f"demo-half{which}", _half(which))
-    if "demo-halves" not in BENCHMARKS:
-        BENCHMARKS.register(
-            "demo-halves",
-            lambda data_dir=None, profile="angel": BenchmarkSuite("demo-halves", ("demo-half0", "demo-half1")),
-        )
+    register_demo_halves()
 
 
 def test_suite_pools_member_outcomes_and_records_the_member_mean(tmp_path):
