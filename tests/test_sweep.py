@@ -26,6 +26,8 @@ from bench.experiments.sweep import (
     plan,
     read_plan,
     run_sweep,
+    schedule_order,
+    stage_group,
 )
 from bench.results import METRICS, load_run
 
@@ -212,6 +214,35 @@ def test_sweep_runs_every_distinct_run_once_where_the_plan_says(small_sweep):
     assert json.loads((out / PLAN_FILE).read_text())["experiment"] == "small"
 
 
+def test_runs_of_one_benchmark_and_seed_never_overlap_but_other_groups_do(small_sweep):
+    """Two workers: a run waits while a run that may share its training stages is in flight."""
+    config, out, _, lines = small_sweep
+    describe = {r.describe: stage_group(r) for r in plan(config, out=out)}
+    in_flight: dict[tuple[str, int], int] = {}
+    most_at_once = 0
+    for line in lines:
+        if line.startswith("[sweep] starting "):
+            group = describe[line.removeprefix("[sweep] starting ").split(" -> ")[0]]
+            assert in_flight.get(group, 0) == 0, f"two runs of {group} at once"
+            in_flight[group] = 1
+        elif " done " in line and line.startswith("["):
+            group = describe[line.split(" done ", 1)[1].split(": acc@")[0]]
+            in_flight[group] = 0
+        most_at_once = max(most_at_once, sum(in_flight.values()))
+    assert most_at_once == 2  # seeds 0 and 1 are separate groups: they did run side by side
+
+
+def test_schedule_order_takes_the_first_run_whose_group_is_free(tmp_path):
+    config = load_experiment(write_config(tmp_path))
+    runs = plan(config, out=tmp_path / "runs")
+    seed0 = [r for r in runs if r.spec.seed == 0]
+    seed1 = [r for r in runs if r.spec.seed == 1]
+    assert schedule_order(runs, set()) is runs[0]
+    assert schedule_order(runs, {("demo", 0)}) is seed1[0]
+    assert schedule_order(seed0, {("demo", 0)}) is None
+    assert schedule_order(runs, {("demo", 0), ("demo", 1)}) is None
+
+
 def test_a_second_sweep_skips_everything(small_sweep):
     config, out, records, _ = small_sweep
     before = {p.name: p.stat().st_mtime_ns for p in out.glob(f"*/{METRICS}")}
@@ -219,7 +250,7 @@ def test_a_second_sweep_skips_everything(small_sweep):
     again = run_sweep(config, out=out, log=lines.append)
     assert [r.path for r in again] == [r.path for r in records]
     assert "6 done, 0 to resume, 0 to run" in lines[0]
-    assert not any("queued" in line or "resuming" in line for line in lines)
+    assert not any("starting" in line or "resuming" in line for line in lines)
     assert {p.name: p.stat().st_mtime_ns for p in out.glob(f"*/{METRICS}")} == before
 
 

@@ -283,47 +283,80 @@ def run_sweep(
     return records
 
 
+def stage_group(run: SweepRun) -> tuple[str, int]:
+    """Runs in one group may share cached training stages, so they never run at the same time.
+
+    Both generative arms on a benchmark reuse one positive-only stage (trained by
+    whichever runs first, see ``GenerativeLinker.shared_stage``); running them side
+    by side would train that stage twice. Runs on other benchmarks or seeds are free
+    to go in parallel.
+    """
+    return run.spec.benchmark, run.spec.seed
+
+
+def schedule_order(pending: Sequence[SweepRun], busy: set[tuple[str, int]]) -> SweepRun | None:
+    """The first pending run (plan order) whose stage group has nothing in flight, or None."""
+    for run in pending:
+        if stage_group(run) not in busy:
+            return run
+    return None
+
+
 def _run_local(
     pending: Sequence[SweepRun], out: Path, data_dir: str | Path | None, workers: int, log: Log
 ) -> list[tuple[SweepRun, str]]:
-    """Each run in a fresh spawned process (isolated memory, threads and seeds), ``workers`` at a time."""
+    """Each run in a fresh spawned process (isolated memory, threads and seeds), ``workers`` at a time.
+
+    Runs are started in plan order, except that a run waits while another run of its
+    stage group (:func:`stage_group`) is in flight and a later run of another group
+    takes the free worker.
+    """
     if not pending:
         return []
     failures: list[tuple[SweepRun, str]] = []
-    threads = max(1, (os.cpu_count() or 1) // min(workers, len(pending)))
+    groups = {stage_group(r) for r in pending}
+    slots = min(workers, len(pending), len(groups))
+    threads = max(1, (os.cpu_count() or 1) // slots)
     extra: dict[str, Any] = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
     pool = futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(pending)),
+        max_workers=slots,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
         initargs=(os.getpid(), threads, workers > 1),
         **extra,
     )
     total = len(pending)
+    waiting = list(pending)
+    in_flight: dict[futures.Future, SweepRun] = {}
+    busy: set[tuple[str, int]] = set()
+    finished = 0
     try:
-        submitted = {}
-        for run in pending:
-            future = pool.submit(_execute_one, run.spec, str(out), None if data_dir is None else str(data_dir))
-            submitted[future] = run
-            verb = "resuming" if run.status == PARTIAL else "queued"
-            log(f"[sweep] {verb} {run.describe} -> {run.run_dir.name}")
-        finished = 0
-        for future in futures.as_completed(submitted):
-            run = submitted[future]
-            finished += 1
-            try:
-                path = future.result()
-            except Exception as error:  # a run's failure is reported, the sweep goes on
-                failures.append((run, _describe_error(error)))
-                log(f"[{finished}/{total}] FAILED {run.describe}: {_describe_error(error, full=True)}")
-                continue
-            record = load_run(path)
-            acc = record.metrics["acc"]["union"]
-            first = min(acc, key=int)
-            log(
-                f"[{finished}/{total}] done {run.describe}: acc@{first} {acc[first]:.4f} "
-                f"({record.metrics['timings'].get('total_s', 0):.1f} s) -> {record.path}"
-            )
+        while waiting or in_flight:
+            while len(in_flight) < slots and (run := schedule_order(waiting, busy)) is not None:
+                waiting.remove(run)
+                busy.add(stage_group(run))
+                future = pool.submit(_execute_one, run.spec, str(out), None if data_dir is None else str(data_dir))
+                in_flight[future] = run
+                verb = "resuming" if run.status == PARTIAL else "starting"
+                log(f"[sweep] {verb} {run.describe} -> {run.run_dir.name}")
+            done, _ = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                run = in_flight.pop(future)
+                busy.discard(stage_group(run))
+                finished += 1
+                try:
+                    path = future.result()
+                except Exception as error:  # a run's failure is reported, the sweep goes on
+                    failures.append((run, _describe_error(error)))
+                    log(f"[{finished}/{total}] FAILED {run.describe}: {_describe_error(error, full=True)}")
+                    continue
+                record = load_run(path)
+                acc = record.metrics["acc"]["union"]
+                first = min(acc, key=int)
+                log(
+                    f"[{finished}/{total}] done {run.describe}: acc@{first} {acc[first]:.4f} "
+                    f"({record.metrics['timings'].get('total_s', 0):.1f} s) -> {record.path}"
+                )
     except KeyboardInterrupt:
         log("[sweep] interrupted: stopping the workers; unfinished runs resume on the next sweep")
         _stop_pool(pool)
