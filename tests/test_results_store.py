@@ -119,7 +119,10 @@ def test_exported_run_is_small_complete_and_reads_the_same(tmp_path):
     (record.path / "work" / "checkpoint").mkdir(parents=True)  # working files are not exported
     exported = load_run(export_run(record, tmp_path / "exported"))
     assert sorted(p.name for p in exported.path.iterdir()) == [
-        "config.json", "environment.json", "metrics.json", "predictions.jsonl.gz"
+        "config.json",
+        "environment.json",
+        "metrics.json",
+        "predictions.jsonl.gz",
     ]
     assert exported.rows == record.rows and exported.metrics == record.metrics
     again = export_run(record, tmp_path / "exported2")
