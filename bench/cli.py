@@ -1,4 +1,4 @@
-"""The ``bioel-bench`` command line: run, compare, table, prepare, stats, report, errors, ls.
+"""The ``bioel-bench`` command line: run, compare, table, prepare, stats, sweep, report, errors, export, ls.
 
 Every verb has ``--help``; errors from bad input or bad requests are printed
 as one line (file:line: problem) with exit status 2, not as a traceback.
@@ -315,9 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     lmeval.set_defaults(func=cmd_export_lmeval)
 
     from bench.report.cli import add_errors_parser, add_report_parser
+    from bench.report.export import add_export_parser
 
     add_report_parser(verbs)
     add_errors_parser(verbs)
+    add_export_parser(verbs)
     return parser
 
 

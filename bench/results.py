@@ -67,12 +67,40 @@ def predictions_path(run_dir: Path) -> Path:
     )
 
 
-def export_run(record: RunRecord, target_root: Path) -> Path:
+#: written into a redacted export: what was removed and why
+REDACTION = "redaction.json"
+REDACTED = ""
+
+
+def redact_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Prediction rows without corpus or KB text: mention texts and candidate names emptied.
+
+    Everything a table or a significance test reads (ids, gold ids, scores, rank
+    order, leakage flags, spans) is kept, so reports rebuilt from a redacted run
+    equal those rebuilt from the original; only error-analysis examples lose
+    their strings.
+    """
+
+    def clean(row: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(row)
+        if "text" in out:
+            out["text"] = REDACTED
+        out["candidates"] = [{**c, "name": REDACTED} for c in row.get("candidates", [])]
+        if "parts" in row:
+            out["parts"] = [clean(part) for part in row["parts"]]
+        return out
+
+    return [clean(r) for r in rows]
+
+
+def export_run(record: RunRecord, target_root: Path, redact_because: str | None = None) -> Path:
     """Copy a finished run without its working files (checkpoints), predictions gzipped.
 
     What a report needs, small enough to commit: config, environment, metrics
     and the per-mention predictions. The gzip header carries no timestamp or
-    name, so exporting twice gives identical bytes.
+    name, so exporting twice gives identical bytes. ``redact_because`` (a reason,
+    e.g. the licence) drops mention texts and candidate names, for corpora and
+    KBs whose terms forbid redistribution; ``redaction.json`` says so.
     """
     target = Path(target_root) / record.path.name
     tmp = target.with_name(target.name + PARTIAL_SUFFIX)
@@ -81,8 +109,13 @@ def export_run(record: RunRecord, target_root: Path) -> Path:
     for name in (CONFIG, ENVIRONMENT, METRICS):
         if (record.path / name).is_file():
             shutil.copyfile(record.path / name, tmp / name)
-    source = predictions_path(record.path)
-    data = source.read_bytes() if source.suffix != ".gz" else gzip.decompress(source.read_bytes())
+    if redact_because:
+        rows = redact_rows(record.rows)
+        data = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        write_json(tmp / REDACTION, {"removed": ["mention text", "candidate names"], "why": redact_because})
+    else:
+        source = predictions_path(record.path)
+        data = source.read_bytes() if source.suffix != ".gz" else gzip.decompress(source.read_bytes())
     with (
         open(tmp / (PREDICTIONS + ".gz"), "wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz,

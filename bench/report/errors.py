@@ -30,7 +30,7 @@ from tabulate import tabulate
 from bench.compare import paired_ranks
 from bench.metrics import Rule
 from bench.normalize import normalize_name
-from bench.results import RunRecord, load_run
+from bench.results import REDACTION, RunRecord, load_run
 
 KINDS = {
     "mention_unseen": "mention string unseen in train+dev",
@@ -54,12 +54,12 @@ def _top1(row: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _shared_name(row_a: Mapping[str, Any], row_b: Mapping[str, Any]) -> bool:
-    text = normalize_name(row_a["text"])
+    text = normalize_name(row_a["text"])  # empty in a redacted export: only the top-1 test applies
     for row in (row_a, row_b):
         candidates = row.get("candidates") or []
         if candidates and len(candidates[0]["ids"]) > 1:
             return True
-        if any(len(c["ids"]) > 1 and normalize_name(c["name"]) == text for c in candidates):
+        if text and any(len(c["ids"]) > 1 and normalize_name(c["name"]) == text for c in candidates):
             return True
     return False
 
@@ -120,6 +120,7 @@ def error_analysis(
         "both_right": int(np.count_nonzero(right_a & right_b)),
         "both_wrong": int(np.count_nonzero(~right_a & ~right_b)),
         "kinds": dict(KINDS),
+        "redacted": [r.name for r in (a, b) if (r.path / REDACTION).is_file()],
     }
     for direction, mask in directions.items():
         loser = ranks_b if direction == "a_right_b_wrong" else ranks_a
@@ -174,6 +175,14 @@ def render_markdown(result: Mapping[str, Any]) -> str:
         f"A right and B wrong {result['a_right_b_wrong']['count']}, "
         f"B right and A wrong {result['b_right_a_wrong']['count']}.",
         "- Kinds overlap (a mention counts under every kind that applies).",
+    ]
+    if result.get("redacted"):
+        lines.append(
+            "- Texts redacted (licensed corpus or KB; see redaction.json in "
+            + ", ".join(f"`{name}`" for name in result["redacted"])
+            + "): examples show ids only, and shared_name counts only ambiguous top-1 names."
+        )
+    lines += [
         "",
         tabulate(
             [
