@@ -144,6 +144,9 @@ def execute(
     partial.mkdir(parents=True, exist_ok=True)
     write_json(partial / "spec.json", config)  # lets a resumed run check it is the same run
     started_at = datetime.now(timezone.utc).isoformat()
+    # Taken now, not at the end: the code revision that ran is the one checked out when the run began
+    # (a long run may finish after the checkout has moved on).
+    environment = describe_environment()
 
     train = benchmark.split(TRAIN) if TRAIN in benchmark.splits and spec.split != TRAIN else ()
     dev = benchmark.split(DEV) if DEV in benchmark.splits and spec.split != DEV else ()
@@ -193,7 +196,7 @@ def execute(
         )
         for i, m in enumerate(test)
     ]
-    environment = describe_environment() | {
+    environment = environment | {
         "started_at": started_at,
         "finished_at": datetime.now(timezone.utc).isoformat(),
     }
