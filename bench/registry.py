@@ -67,7 +67,7 @@ class Registry(Generic[T]):
         if name not in self._entries:
             if name in self.broken:
                 raise PluginLoadError(f"{self.kind} {name!r} could not be loaded: {self.broken[name]}")
-            raise UnknownNameError(self._unknown_message(name))
+            raise UnknownNameError(self.unknown_message(name))
         entry = self._entries[name]
         if isinstance(entry, str):
             entry = self._resolve(name, entry)
@@ -120,7 +120,7 @@ class Registry(Generic[T]):
                 continue
             self.register_lazy(ep.name, ep.value, origin=f"entry point {ep.value}")
 
-    def _unknown_message(self, name: str) -> str:
+    def unknown_message(self, name: str) -> str:
         known = sorted(self._entries)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -26,6 +26,8 @@ TABLE_FILES = [f"{name}.{ext}" for name in ("main", "topk", "ablation", "leakage
 
 CONFIG = """
 name: rep
+description: "exact vs tfidf on the demo"
+deviations: ["the demo stands in for a real benchmark"]
 out: runs
 ks: [1, 5, 10]
 seeds: [0, 1]
@@ -335,7 +337,9 @@ def test_config_mode_reads_the_sweep_executors_plan_from_runs_dir(lab, tmp_path)
     report = build_report([config], tmp_path / "out", runs_dir=folder, figures=False)
     assert report.collection.groups[("tfidf", "demo")].seeds == [0, 1]
     assert report.collection.missing == ["exact on demo seed 1 (demo__exact__seed1__x: not finished)"]
-    assert "--runs" in (tmp_path / "out" / "README.md").read_text()
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "--runs" in readme and "Experiment `rep`: exact vs tfidf on the demo" in readme
+    assert "## Deviations from the published protocol\n\n- the demo stands in for a real benchmark\n" in readme
 
 
 def test_cli(lab, tmp_path, capsys):

@@ -41,6 +41,7 @@ from bench.runner import RunSpec
 TOP_KEYS = {
     "name",
     "description",
+    "deviations",
     "out",
     "ks",
     "profile",
@@ -99,6 +100,8 @@ class ExperimentConfig:
     executor: Mapping[str, Any] = field(default_factory=lambda: {"kind": "local", "workers": 1})
     slurm: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    #: how this experiment departs from the published protocol; reports print them
+    deviations: tuple[str, ...] = ()
 
     def runs(self) -> list[PlannedRun]:
         """Every run, in a stable order: benchmarks, then systems in config order, seeds; sweeps last.
@@ -164,72 +167,121 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise DataFormatError(path, None if mark is None else mark.line + 1, f"invalid YAML: {error}") from None
-    return parse_experiment(data, path)
+    return parse_experiment(data, path, key_lines(path.read_text(encoding="utf-8")))
 
 
-def parse_experiment(data: Any, path: Path | None = None) -> ExperimentConfig:
+def key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Line (1-based) of every key path in a YAML document: ("systems", "angel", "settings") -> 17.
+
+    PyYAML's loaded data keeps no positions, so errors about a key would name the
+    file only; its node tree does, and this walks it once (aliases included).
+    """
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: yaml.Node, at: tuple[Any, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = (*at, key.value)
+                lines.setdefault(here, key.start_mark.line + 1)
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines.setdefault((*at, index), item.start_mark.line + 1)
+                walk(item, (*at, index))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def parse_experiment(
+    data: Any, path: Path | None = None, lines: Mapping[tuple[Any, ...], int] | None = None
+) -> ExperimentConfig:
+    """Validate loaded config data; ``lines`` (from :func:`key_lines`) lets errors name the line."""
     where = str(path) if path else "<config>"
+    lines = lines or {}
 
-    def fail(problem: str) -> None:
-        raise DataFormatError(where, None, problem)
+    def fail(problem: str, *at: Any) -> None:
+        line = None
+        for depth in range(len(at), 0, -1):  # the deepest key of ``at`` that the file has
+            line = lines.get(tuple(at[:depth]))
+            if line is not None:
+                break
+        raise DataFormatError(where, line, problem)
 
     if not isinstance(data, dict):
         fail("an experiment config must be a mapping")
-    _check_keys(data, TOP_KEYS, "top level", fail)
+    _check_keys(data, TOP_KEYS, "top level", fail, ())
     for required in ("name", "systems", "benchmarks"):
         if required not in data:
             fail(f"missing required key '{required}'")
     systems = data["systems"]
     if not isinstance(systems, dict) or not systems:
-        fail("'systems' must be a non-empty mapping of label -> {system, settings}")
+        fail("'systems' must be a non-empty mapping of label -> {system, settings}", "systems")
     from bench.registry import BENCHMARKS, SYSTEMS
 
     for label, entry in systems.items():
         if not isinstance(entry, dict) or "system" not in entry:
-            fail(f"systems.{label}: needs a 'system' name")
-        _check_keys(entry, SYSTEM_KEYS, f"systems.{label}", fail)
+            fail(f"systems.{label}: needs a 'system' name", "systems", label)
+        _check_keys(entry, SYSTEM_KEYS, f"systems.{label}", fail, ("systems", label))
         if entry["system"] not in SYSTEMS:
-            fail(f"systems.{label}: unknown system {entry['system']!r} (known: {', '.join(SYSTEMS.names())})")
+            fail(f"systems.{label}: {SYSTEMS.unknown_message(str(entry['system']))}", "systems", label, "system")
         if not isinstance(entry.get("settings") or {}, dict):
-            fail(f"systems.{label}.settings must be a mapping")
+            fail(f"systems.{label}.settings must be a mapping", "systems", label, "settings")
     benchmarks = data["benchmarks"]
     if not isinstance(benchmarks, list) or not benchmarks:
-        fail("'benchmarks' must be a non-empty list")
-    for entry in systems.values():
-        for benchmark in [*benchmarks, *(entry.get("benchmarks") or [])]:
-            if benchmark not in BENCHMARKS:
-                fail(f"unknown benchmark {benchmark!r} (known: {', '.join(BENCHMARKS.names())})")
+        fail("'benchmarks' must be a non-empty list", "benchmarks")
+    where_listed = [(("benchmarks", i), b) for i, b in enumerate(benchmarks)] + [
+        (("systems", label, "benchmarks", i), b)
+        for label, e in systems.items()
+        for i, b in enumerate(e.get("benchmarks") or [])
+    ]
+    for at, benchmark in where_listed:
+        if benchmark not in BENCHMARKS:
+            fail(BENCHMARKS.unknown_message(str(benchmark)), *at)
     seeds = data.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
-        fail("'seeds' must be a non-empty list of integers")
+        fail("'seeds' must be a non-empty list of integers", "seeds")
     ks = data.get("ks", list(DEFAULT_KS))
     if not isinstance(ks, list) or not ks or not all(isinstance(k, int) and k > 0 for k in ks):
-        fail("'ks' must be a list of positive integers")
+        fail("'ks' must be a list of positive integers", "ks")
     benchmark_settings = data.get("benchmark_settings") or {}
     for benchmark, per_system in benchmark_settings.items():
         if not isinstance(per_system, dict):
-            fail(f"benchmark_settings.{benchmark} must map system labels to settings")
+            fail(f"benchmark_settings.{benchmark} must map system labels to settings", "benchmark_settings", benchmark)
         for label in per_system:
             if label not in systems:
-                fail(f"benchmark_settings.{benchmark}: unknown system label {label!r}")
+                fail(
+                    f"benchmark_settings.{benchmark}: unknown system label {label!r}",
+                    "benchmark_settings",
+                    benchmark,
+                    label,
+                )
     sweeps = data.get("sweeps") or {}
     for name, sweep in sweeps.items():
         if not isinstance(sweep, dict):
-            fail(f"sweeps.{name} must be a mapping with base, option, values")
-        _check_keys(sweep, SWEEP_KEYS, f"sweeps.{name}", fail)
+            fail(f"sweeps.{name} must be a mapping with base, option, values", "sweeps", name)
+        _check_keys(sweep, SWEEP_KEYS, f"sweeps.{name}", fail, ("sweeps", name))
         if sweep.get("base") not in systems:
-            fail(f"sweeps.{name}.base must be one of the system labels {sorted(systems)}")
+            fail(f"sweeps.{name}.base must be one of the system labels {sorted(systems)}", "sweeps", name, "base")
         if not isinstance(sweep.get("values"), list) or not sweep["values"]:
-            fail(f"sweeps.{name}.values must be a non-empty list")
+            fail(f"sweeps.{name}.values must be a non-empty list", "sweeps", name, "values")
     executor = {"kind": "local", "workers": 1, **(data.get("executor") or {})}
-    _check_keys(executor, EXECUTOR_KEYS, "executor", fail)
+    _check_keys(executor, EXECUTOR_KEYS, "executor", fail, ("executor",))
     if executor["kind"] not in {"local", "slurm"}:
-        fail("executor.kind must be 'local' or 'slurm'")
+        fail("executor.kind must be 'local' or 'slurm'", "executor", "kind")
     slurm = data.get("slurm") or {}
-    _check_keys(slurm, SLURM_KEYS, "slurm", fail)
+    _check_keys(slurm, SLURM_KEYS, "slurm", fail, ("slurm",))
     baseline = data.get("baseline")
     if baseline is not None and baseline not in systems:
-        fail(f"baseline {baseline!r} is not one of the system labels {sorted(systems)}")
+        fail(f"baseline {baseline!r} is not one of the system labels {sorted(systems)}", "baseline")
+    deviations = data.get("deviations") or []
+    if not isinstance(deviations, list) or not all(isinstance(d, str) and d.strip() for d in deviations):
+        fail("'deviations' must be a list of non-empty strings", "deviations")
     out = Path(data.get("out", f"runs/{data['name']}"))
     config = ExperimentConfig(
         name=str(data["name"]),
@@ -247,21 +299,23 @@ def parse_experiment(data: Any, path: Path | None = None) -> ExperimentConfig:
         executor=executor,
         slurm=slurm,
         description=data.get("description", ""),
+        deviations=tuple(d.strip() for d in deviations),
     )
     # Resolve every run's options now, so a bad --set style value fails before anything runs.
     for planned in config.runs():
         try:
             SYSTEMS.get(planned.spec.system).from_settings(dict(planned.spec.settings))
         except BenchError as error:
-            fail(f"run {planned.label} on {planned.spec.benchmark}: {error}")
+            base = planned.label.split("/")[0]
+            fail(f"run {planned.label} on {planned.spec.benchmark}: {error}", "systems", base, "settings")
     return config
 
 
-def _check_keys(mapping: Mapping[str, Any], allowed: set[str], where: str, fail) -> None:
+def _check_keys(mapping: Mapping[str, Any], allowed: set[str], where: str, fail, at: tuple[Any, ...]) -> None:
     import difflib
 
     for key in mapping:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            fail(f"{where}: unknown key '{key}'{hint}; allowed: {', '.join(sorted(allowed))}")
+            fail(f"{where}: unknown key '{key}'{hint}; allowed: {', '.join(sorted(allowed))}", *at, key)

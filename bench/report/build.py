@@ -288,6 +288,13 @@ def readme(report: Report, command: str) -> str:
         "",
         "The tables and `significance.json` are deterministic: rebuilding from the same runs gives the same bytes. "
         "Figures are redrawn.",
+    ]
+    if collection.description:
+        lines += ["", f"Experiment `{collection.name}`: {collection.description}"]
+    if collection.deviations:
+        lines += ["", "## Deviations from the published protocol", ""]
+        lines += [f"- {deviation}" for deviation in collection.deviations]
+    lines += [
         "",
         "## Files",
         "",

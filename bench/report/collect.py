@@ -70,6 +70,8 @@ class Collection:
     ablations: dict[str, Ablation]  # ablation label -> what it varies (in order)
     baseline: str | None = None
     name: str | None = None  # the experiment name, when known
+    description: str = ""  # the experiment config's, when known
+    deviations: tuple[str, ...] = ()  # the experiment config's departures from the published protocol
     missing: list[str] = field(default_factory=list)  # planned runs without a finished directory
     ignored: list[str] = field(default_factory=list)  # runs found but not part of the report
 
@@ -194,6 +196,8 @@ def from_config(path: str | Path, baseline: str | None = None, runs_dir: str | P
         ablations=ablations,
         baseline=baseline or config.baseline,
         name=config.name,
+        description=config.description,
+        deviations=config.deviations,
     )
     entries = read_plan(out / SWEEP_PLAN, config.name)
     if entries is not None:
