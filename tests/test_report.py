@@ -211,6 +211,7 @@ def test_files_written_in_markdown_and_latex(lab):
     assert "\\begin{tabular}{lrrr}" in (out / "main.tex").read_text()
     readme = (out / "README.md").read_text()
     assert "bioel-bench report" in readme and "## Code revisions recorded in the runs" in readme
+    assert "| code revision | time |" in readme and " s |\n" in readme
     assert all(r.name in readme for r in lab["made"].values())
     significance = json.loads((out / "significance.json").read_text())
     assert significance["baseline"] == "exact" and significance["main"] and significance["ablation"]

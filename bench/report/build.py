@@ -274,6 +274,15 @@ def _revision(record: Any) -> str:
     return revision[:12] + ("+dirty" if git.get("dirty") else "")
 
 
+def _run_time(record: Any) -> str:
+    timings = record.metrics.get("timings") or {}
+    seconds = timings.get("total_s")
+    if not isinstance(seconds, (int, float)):
+        return "-"
+    shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return shown + ("*" if timings.get("resumed") else "")
+
+
 def readme(report: Report, command: str) -> str:
     collection = report.collection
     title = f"Report: {collection.name}" if collection.name else "Report"
@@ -322,8 +331,11 @@ def readme(report: Report, command: str) -> str:
         "",
         "## Runs",
         "",
-        "| system | benchmark | seed | run directory | code revision |",
-        "|---|---|---|---|---|",
+        "Time: the run's `timings.total_s` (load, fit, predict) in its last sitting; a resumed run (*) counts "
+        "only that sitting, and a run that reused a shared training stage does not count that stage.",
+        "",
+        "| system | benchmark | seed | run directory | code revision | time |",
+        "|---|---|---|---|---|---:|",
     ]
     revisions: dict[str, int] = {}
     for label in [*collection.labels, *collection.ablations]:
@@ -335,7 +347,9 @@ def readme(report: Report, command: str) -> str:
                 record = group.runs[seed]
                 revision = _revision(record)
                 revisions[revision] = revisions.get(revision, 0) + 1
-                lines.append(f"| {label} | {benchmark} | {seed} | `{record.name}` | `{revision}` |")
+                lines.append(
+                    f"| {label} | {benchmark} | {seed} | `{record.name}` | `{revision}` | {_run_time(record)} |"
+                )
     lines += ["", "## Code revisions recorded in the runs", ""]
     lines += [f"- `{revision}`: {n} run(s)" for revision, n in sorted(revisions.items())]
     if any(r.endswith("+dirty") for r in revisions):
