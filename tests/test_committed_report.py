@@ -1,0 +1,37 @@
+"""The committed `cpu` report: its tables are rebuilt byte for byte from its committed runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.report.build import build_report, command_line
+
+REPO = Path(__file__).resolve().parents[1]
+REPORT = REPO / "reports" / "cpu"
+RUNS = REPORT / "runs"
+GENERATED = ("main", "topk", "ablation", "leakage", "angel_chunks")
+
+
+@pytest.mark.skipif(not RUNS.is_dir(), reason="reports/cpu/runs is not committed in this checkout")
+def test_report_rebuilds_the_committed_tables_byte_for_byte(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # the committed README names relative paths, as its command was run here
+    config, runs, out = Path("configs/cpu.yaml"), Path("reports/cpu/runs"), Path("reports/cpu")
+    build_report(
+        [config],
+        tmp_path,
+        runs_dir=runs,
+        figures=False,
+        command=command_line([config], out, None, True, runs),
+    )
+    committed = [p for p in REPORT.iterdir() if p.suffix in (".md", ".tex") and p.stem in GENERATED]
+    committed.append(REPORT / "significance.json")
+    assert len(committed) >= 9
+    for path in committed:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), f"{path.name} differs from a rebuild"
+    # the README differs only in the figure rows (figures are off here)
+    readme = (tmp_path / "README.md").read_text().splitlines()
+    assert [line for line in (REPORT / "README.md").read_text().splitlines() if "figures/" not in line] == [
+        line for line in readme if "figures/" not in line and "Figures were not drawn" not in line
+    ]
