@@ -39,11 +39,12 @@ def test_shipped_configs_plan_the_experiments_they_describe():
     cpu = load_experiment(REPO / "configs" / "cpu.yaml")
     runs = cpu.runs()
     assert {r.spec.benchmark for r in runs} == {"ncbi-disease", "aap-fold0", "bc5cdr", "cometa"}
-    assert {r.label for r in runs} == {"exact", "tfidf", "genbioel", "angel"}
-    assert len(runs) == 16 and cpu.baseline == "genbioel" and cpu.deviations
+    assert {r.label for r in runs} == {"exact", "tfidf", "genbioel", "angel", "angel/dpo_lr=1e-05"}
+    assert len(runs) == 20 and cpu.baseline == "genbioel" and cpu.deviations
+    assert {r.ablation for r in runs} == {None, "dpo_lr"}
     # both arms of the comparison get the same backbone and budget on every benchmark
     for benchmark in ("ncbi-disease", "aap-fold0", "bc5cdr", "cometa"):
-        by_label = {r.label: dict(r.spec.settings) for r in runs if r.spec.benchmark == benchmark}
+        by_label = {r.label: dict(r.spec.settings) for r in runs if r.spec.benchmark == benchmark and not r.ablation}
         shared = set(by_label["genbioel"]) & set(by_label["angel"])
         assert {k: by_label["genbioel"][k] for k in shared} == {k: by_label["angel"][k] for k in shared}
 
