@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import distributed
 from bench.benchmark import DEV, TRAIN, Benchmark, BenchmarkSuite
 from bench.checksum import sha256_records
 from bench.environment import describe_environment
@@ -106,7 +107,9 @@ def execute(
         raise BenchError(f"k values must be positive integers, got {list(spec.ks)}")
     ks = tuple(sorted(set(spec.ks)))
     started = time.perf_counter()
-    benchmark = load_benchmark(spec.benchmark, spec.profile, data_dir)
+    distributed.init()  # under `accelerate launch`: join the group now (no-op in one process)
+    with distributed.main_first():  # the main process fills the prepared-data cache, the others read it
+        benchmark = load_benchmark(spec.benchmark, spec.profile, data_dir)
     if isinstance(benchmark, BenchmarkSuite):
         return execute_suite(benchmark, spec, out_dir, run_name=run_name, force=force, data_dir=data_dir, log=log)
     load_s = time.perf_counter() - started
@@ -141,8 +144,11 @@ def execute(
         if previous.get("run_key") != key:
             raise BenchError(f"{partial} belongs to a different config; delete it or choose another --name")
         log(f"resuming the interrupted run in {partial}")
-    partial.mkdir(parents=True, exist_ok=True)
-    write_json(partial / "spec.json", config)  # lets a resumed run check it is the same run
+    distributed.barrier()  # every process has looked at the partial folder before the main one creates it
+    if distributed.is_main():
+        partial.mkdir(parents=True, exist_ok=True)
+        write_json(partial / "spec.json", config)  # lets a resumed run check it is the same run
+    distributed.barrier()
     started_at = datetime.now(timezone.utc).isoformat()
     # Taken now, not at the end: the code revision that ran is the one checked out when the run began
     # (a long run may finish after the checkout has moved on).
@@ -156,6 +162,9 @@ def execute(
         train, dev, benchmark.kb, FitConfig(seed=spec.seed, work_dir=partial / "work", progress=progress_enabled())
     )
     fit_s = time.perf_counter() - t0
+    if not distributed.is_main():  # training was shared; predicting and writing are the main process's
+        distributed.barrier()
+        return load_run(final)
 
     t0 = time.perf_counter()
     predictions = predict_all(linker, test, benchmark, max(ks))
@@ -205,6 +214,7 @@ def execute(
     write_jsonl(partial / PREDICTIONS, rows)
     write_json(partial / METRICS, metrics)  # written last: the run is complete only with it
     commit_run(partial, final)
+    distributed.barrier()
     return load_run(final)
 
 

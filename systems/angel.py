@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from transformers import AutoModelForSeq2SeqLM
 
+from bench import distributed
 from bench.generative.dpo import DpoSettings, PairCollator, PreferencePair, dpo_epoch, reference_logprobs
 from bench.generative.pairs import Beam, all_pairs, angel_pairs, inject_gold, label_beams
 from bench.generative.sequences import source_text
@@ -134,7 +135,7 @@ class AngelLinker(GenerativeLinker):
             index = state["next_chunk"]
             record: dict[str, Any] = {"chunk": index}
             if dev_subset:
-                record["dev_acc1"] = self.dev_accuracy(self.model, dev_subset, kb)["acc1"]
+                record["dev_acc1"] = distributed.agree(self.dev_accuracy(self.model, dev_subset, kb))["acc1"]
                 if state["best_acc1"] is None or record["dev_acc1"] > state["best_acc1"]:
                     state.update(best_acc1=record["dev_acc1"], best_chunk=index, patience_left=o.patience)
                     self.save_model(stage / "best", {"chunk": index, "dev_acc1": record["dev_acc1"]})
@@ -241,7 +242,10 @@ class AngelLinker(GenerativeLinker):
         return DpoSettings(beta=o.beta, loss_type=o.dpo_loss, learning_rate=o.dpo_lr, batch_size=o.dpo_batch_size)
 
     def save_model(self, path: Path, info: dict[str, Any]) -> None:
-        """Save atomically: a model directory is either complete or absent."""
+        """Save atomically: a model directory is either complete or absent (the main process saves)."""
+        if not distributed.is_main():
+            distributed.barrier()
+            return
         tmp = path.with_name(path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         self.model.save_pretrained(tmp)
@@ -250,12 +254,15 @@ class AngelLinker(GenerativeLinker):
         if path.exists():
             shutil.rmtree(path)
         tmp.rename(path)
+        distributed.barrier()
 
     @staticmethod
     def write_state(stage: Path, state: dict[str, Any]) -> None:
-        tmp = stage / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(stage / "state.json")
+        if distributed.is_main():
+            tmp = stage / "state.json.tmp"
+            tmp.write_text(json.dumps(state, indent=2))
+            tmp.replace(stage / "state.json")
+        distributed.barrier()
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer
 
+from bench import distributed
 from bench.generative.decoding import DecodeConfig, decode
 from bench.generative.model import SMALL, SmallBartSize, load_pretrained, parameter_count, small_bart
 from bench.generative.sequences import source_text
@@ -103,21 +104,23 @@ class GenerativeLinker(Linker):
             self.model, self.tokenizer = load_pretrained(o.backbone)
             return
         tokenizer_dir = work_dir / "tokenizer"
-        if (tokenizer_dir / "tokenizer.json").is_file():
-            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-        else:
-            texts = list(kb.names) + [normalize_name(m.text) for m in train]
-            if o.context_words > 0:
-                texts += sorted({m.context.lower() for m in train if m.context})
-            self.tokenizer = train_bpe_tokenizer(texts, vocab_size=o.vocab_size)
-            self.tokenizer.save_pretrained(tokenizer_dir)
+        with distributed.main_first():  # under `accelerate launch`, one process trains it, all read it
+            if (tokenizer_dir / "tokenizer.json").is_file():
+                self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+            else:
+                texts = list(kb.names) + [normalize_name(m.text) for m in train]
+                if o.context_words > 0:
+                    texts += sorted({m.context.lower() for m in train if m.context})
+                self.tokenizer = train_bpe_tokenizer(texts, vocab_size=o.vocab_size)
+                self.tokenizer.save_pretrained(tokenizer_dir)
         torch.manual_seed(seed)
         size = SmallBartSize(d_model=o.d_model, layers=o.layers, heads=o.heads, ffn=o.ffn, dropout=o.dropout)
         self.model = small_bart(self.tokenizer, size)
 
     def _ensure_trie(self, kb: KnowledgeBase) -> None:
         if self._trie_kb != kb.checksum:
-            self.trie = build_name_trie(kb.names, self.tokenizer, cache_dir=data_dir() / "tries")
+            with distributed.main_first():  # the main process writes the trie cache, the others load it
+                self.trie = build_name_trie(kb.names, self.tokenizer, cache_dir=data_dir() / "tries")
             self._trie_kb = kb.checksum
 
     def decode_config(self, num_return: int) -> DecodeConfig:

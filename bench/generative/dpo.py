@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from bench import distributed
 from bench.generative.sequences import decoder_example, pad
 
 LOSSES = ("sigmoid", "hinge", "ipo")
@@ -146,7 +147,11 @@ def dpo_epoch(
     """One pass of DPO updates over ``pairs`` (shuffled by ``seed``); returns mean statistics.
 
     Dropout is off during the updates (as trl's ``disable_dropout``), so the
-    policy's log-probs are comparable with the reference's.
+    policy's log-probs are comparable with the reference's. Under ``accelerate
+    launch`` each process takes every N-th pair of each batch and the gradients
+    are summed over the processes before the step, so the update is the same
+    full-batch mean a single process makes (written by hand because the loop is:
+    trl's DPOTrainer cannot train encoder-decoder models).
     """
     from tqdm.auto import tqdm
 
@@ -161,23 +166,32 @@ def dpo_epoch(
     order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed)).tolist()
     totals = {"loss": 0.0, "reward_margin": 0.0, "reward_accuracy": 0.0}
     batches = range(0, len(order), settings.batch_size)
+    share, shares = distributed.rank(), distributed.world_size()
     for start in tqdm(batches, desc="dpo", unit="batch", disable=not progress):
-        index = order[start : start + settings.batch_size]
-        batch = collator([pairs[i] for i in index])
-        logps, counts = seq2seq_logprobs(model, batch)
-        chosen, rejected = logps.chunk(2)
-        chosen_n, rejected_n = counts.chunk(2)
-        ref = reference[index]
-        losses, chosen_reward, rejected_reward = dpo_loss(
-            chosen, rejected, ref[:, 0], ref[:, 1], settings.beta, settings.loss_type, chosen_n, rejected_n
-        )
-        loss = losses.mean()
+        batch_index = order[start : start + settings.batch_size]
+        index = batch_index[share::shares]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        sums = torch.zeros(3)
+        if index:
+            batch = collator([pairs[i] for i in index])
+            logps, counts = seq2seq_logprobs(model, batch)
+            chosen, rejected = logps.chunk(2)
+            chosen_n, rejected_n = counts.chunk(2)
+            ref = reference[index].to(logps.device)
+            losses, chosen_reward, rejected_reward = dpo_loss(
+                chosen, rejected, ref[:, 0], ref[:, 1], settings.beta, settings.loss_type, chosen_n, rejected_n
+            )
+            (losses.sum() / len(batch_index)).backward()  # this share of the whole batch's mean loss
+            margin = (chosen_reward - rejected_reward).detach()
+            sums = torch.stack([losses.detach().sum(), margin.sum(), (margin > 0).float().sum()]).cpu()
+        if shares > 1:
+            for parameter in model.parameters():
+                if parameter.grad is None:
+                    parameter.grad = torch.zeros_like(parameter)
+                distributed.all_reduce_sum(parameter.grad)
+            distributed.all_reduce_sum(sums)
         torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
         optimizer.step()
-        margin = chosen_reward - rejected_reward
-        totals["loss"] += float(losses.detach().sum())
-        totals["reward_margin"] += float(margin.sum())
-        totals["reward_accuracy"] += float((margin > 0).float().sum())
+        for key, value in zip(("loss", "reward_margin", "reward_accuracy"), sums.tolist()):
+            totals[key] += value
     return {"pairs": len(pairs), **{k: v / len(pairs) for k, v in totals.items()}}

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
+from bench import distributed
 from bench.generative.sequences import decoder_example, pad, source_text
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
@@ -138,7 +139,8 @@ class DevSelectingTrainer(Seq2SeqTrainer):
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
         was_training = self.model.training
-        metrics = {f"{metric_key_prefix}_{k}": v for k, v in self.dev_evaluator(self.model).items()}
+        scores = distributed.agree(self.dev_evaluator(self.model))
+        metrics = {f"{metric_key_prefix}_{k}": v for k, v in scores.items()}
         self.model.train(was_training)
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
@@ -170,13 +172,18 @@ def run_stage(
     log = log or _stderr
     stage_dir = Path(work_dir) / name
     final = stage_dir / "final"
+    checkpoint = None
+    with distributed.main_first():  # files are the main process's; the others read them after it
+        if distributed.is_main():
+            if not (final / "stage.json").is_file() and shared is not None and (shared / "stage.json").is_file():
+                log(f"[{name}] reusing the identical stage trained by another run ({shared})")
+                _copy_dir(shared, final)
+            checkpoint = last_complete_checkpoint(stage_dir)  # also deletes a checkpoint cut short
     if (final / "stage.json").is_file():
         log(f"[{name}] already trained; loading {final}")
         return AutoModelForSeq2SeqLM.from_pretrained(final)
-    if shared is not None and (shared / "stage.json").is_file():
-        log(f"[{name}] reusing the identical stage trained by another run ({shared})")
-        _copy_dir(shared, final)
-        return AutoModelForSeq2SeqLM.from_pretrained(final)
+    if not distributed.is_main():
+        checkpoint = last_complete_checkpoint(stage_dir)
     if settings.steps <= 0 or not examples:
         return model
     selecting = dev_evaluator is not None and settings.eval_steps > 0
@@ -214,11 +221,13 @@ def run_stage(
         trainer = DevSelectingTrainer(**common, eval_dataset=dataset, dev_evaluator=dev_evaluator)
     else:
         trainer = Seq2SeqTrainer(**common)
-    checkpoint = last_complete_checkpoint(stage_dir)
     if checkpoint:
         log(f"[{name}] resuming from {checkpoint}")
     trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
+    if not distributed.is_main():
+        distributed.barrier()  # the main process publishes the stage
+        return model
     tmp = stage_dir / "final.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -242,6 +251,7 @@ def run_stage(
         shutil.rmtree(old, ignore_errors=True)
     if shared is not None and not shared.exists():
         _copy_dir(final, shared)
+    distributed.barrier()
     return model
 
 
