@@ -152,7 +152,7 @@ def execute(
     started_at = datetime.now(timezone.utc).isoformat()
     # Taken now, not at the end: the code revision that ran is the one checked out when the run began
     # (a long run may finish after the checkout has moved on).
-    environment = describe_environment()
+    environment = describe_environment() | {"processes": distributed.world_size()}
 
     train = benchmark.split(TRAIN) if TRAIN in benchmark.splits and spec.split != TRAIN else ()
     dev = benchmark.split(DEV) if DEV in benchmark.splits and spec.split != DEV else ()

@@ -213,6 +213,7 @@ def run_stage(
         dataloader_num_workers=0,
         disable_tqdm=not progress,
         use_cpu=not torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,  # every parameter of a BART takes part in each step
     )
     collator = Seq2SeqCollator(tokenizer, model.config.decoder_start_token_id, settings.max_source_length)
     dataset = ExampleDataset(examples)
@@ -238,6 +239,7 @@ def run_stage(
         "settings": asdict(settings),
         "examples": len(examples),
         "global_step": trainer.state.global_step,
+        "processes": trainer.args.world_size,  # data-parallel processes (accelerate launch), 1 otherwise
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric,
         "dev_history": history,
