@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from generative_fixtures import TINY as GENERATIVE_TINY
 
 REPO = Path(__file__).resolve().parents[1]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
@@ -23,21 +24,9 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
 
 TINY = {
-    "vocab_size": 400,
-    "d_model": 32,
-    "layers": 1,
-    "heads": 2,
-    "ffn": 64,
-    "dropout": 0.0,
-    "pretrain_steps": 4,
-    "finetune_steps": 6,
-    "batch_size": 8,
-    "save_steps": 2,
+    **GENERATIVE_TINY,
     "eval_steps": 3,
     "dev_eval_mentions": 6,
-    "num_beams": 4,
-    "decode_batch_size": 8,
-    "threads": 1,
     "chunks": 2,
     "top_k": 4,
     "dpo_batch_size": 8,
