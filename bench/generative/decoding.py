@@ -445,6 +445,23 @@ def nodes_to_names(
 ENGINES = ("fast", "generate")
 
 
+def generate_constrained(
+    model, input_ids, attention_mask, prompt, gen_config: GenerationConfig, constraint, temperature: float
+):
+    """transformers ``generate`` with one constraint processor, the temperature applied before it
+    (the order of the released GenBioEL/ANGEL code); shared by our processor mode and the reference."""
+    processors = LogitsProcessorList([constraint])
+    if temperature != 1.0:
+        processors.insert(0, TemperatureLogProbs(temperature))
+    return model.generate(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        decoder_input_ids=prompt,
+        generation_config=gen_config,
+        logits_processor=processors,
+    )
+
+
 def decode(
     model,
     tokenizer,
@@ -490,15 +507,8 @@ def decode(
                 decoded = nodes_to_names(trie, nodes, scores, names, config.num_return)
             else:
                 processor = TrieLogitsProcessor(trie, prompt.shape[1], num_beams=config.num_beams, mode=mode)
-                processors = LogitsProcessorList([processor])
-                if config.temperature != 1.0:
-                    processors.insert(0, TemperatureLogProbs(config.temperature))
-                out = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=attention_mask,
-                    decoder_input_ids=prompt,
-                    generation_config=gen_config,
-                    logits_processor=processors,
+                out = generate_constrained(
+                    model, input_ids, attention_mask, prompt, gen_config, processor, config.temperature
                 )
                 decoded = sequences_to_names(
                     trie, out.sequences[:, prompt.shape[1] :], out.sequences_scores, names, config.num_return

@@ -23,15 +23,15 @@ import time
 from collections.abc import Sequence
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor
 from transformers.generation.logits_process import PrefixConstrainedLogitsProcessor
 
-from bench.generative.constrained import TemperatureLogProbs
 from bench.generative.decoding import (
     _EMPTY_SLOT,
     DecodeConfig,
     DecodeStats,
     encode_inputs,
+    generate_constrained,
     generation_config,
     pad_batch,
     plan_batches,
@@ -127,15 +127,8 @@ def reference_decode(
                 return dict_trie.get(sent[prompt_length:].tolist()) or [eos]
 
             processor = _Timed(PrefixConstrainedLogitsProcessor(prefix_allowed_tokens_fn, config.num_beams))
-            processors = LogitsProcessorList([processor])
-            if config.temperature != 1.0:
-                processors.insert(0, TemperatureLogProbs(config.temperature))
-            out = model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                decoder_input_ids=prompt,
-                generation_config=gen_config,
-                logits_processor=processors,
+            out = generate_constrained(
+                model, input_ids, attention_mask, prompt, gen_config, processor, config.temperature
             )
             constraint += processor.elapsed
             scores = out.sequences_scores.tolist()
