@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bench.benchmark import Benchmark
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
@@ -69,3 +71,15 @@ def tiny_benchmark() -> Benchmark:
         {"train": mentions(TRAIN, "t"), "dev": mentions(DEV, "d"), "test": mentions(TEST, "e")},
         kb,
     )
+
+
+NAME_WORDS = ["breast", "cancer", "ovarian", "cold", "common", "sensation", "renal", "failure", "type", "2", "diabetes"]
+
+
+def tiny_names() -> list[str]:
+    """~50 distinct names, some the prefix of others ("cold" / "cold sensation")."""
+    names = {"cold", "cold sensation", "common cold", "breast cancer", "breast", "diabetes type 2", "diabetes"}
+    for a, b in itertools.product(NAME_WORDS, repeat=2):
+        if a != b and len(names) < 50:
+            names.add(f"{a} {b}")
+    return sorted(names)

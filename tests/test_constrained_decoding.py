@@ -4,7 +4,6 @@ trie, one mention at a time), on a tiny random BART."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from generative_fixtures import tiny_names  # noqa: E402
 from transformers.generation.logits_process import PrefixConstrainedLogitsProcessor  # noqa: E402
 
 from bench.generative.constrained import TrieLogitsProcessor  # noqa: E402
@@ -22,18 +22,6 @@ from bench.generative.sequences import name_ids  # noqa: E402
 from bench.generative.tokenizer import train_bpe_tokenizer  # noqa: E402
 from bench.generative.trie import build_name_trie  # noqa: E402
 from bench.kb import KnowledgeBase  # noqa: E402
-
-WORDS = ["breast", "cancer", "ovarian", "cold", "common", "sensation", "renal", "failure", "type", "2", "diabetes"]
-
-
-def tiny_names() -> list[str]:
-    """~50 distinct names, some the prefix of others (as in test_trie)."""
-    names = {"cold", "cold sensation", "common cold", "breast cancer", "breast", "diabetes type 2", "diabetes"}
-    for a, b in itertools.product(WORDS, repeat=2):
-        if a != b and len(names) < 50:
-            names.add(f"{a} {b}")
-    return sorted(names)
-
 
 MENTIONS = [
     "cold",

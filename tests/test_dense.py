@@ -31,16 +31,7 @@ from bench.mention import Mention  # noqa: E402
 from bench.runner import RunSpec, execute  # noqa: E402
 from systems.dense import DenseLinker  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight a shared machine); restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --- a tiny encoder -------------------------------------------------------------------

@@ -20,16 +20,7 @@ from bench.metrics import accuracy_at_k, hit_ranks  # noqa: E402
 from bench.runner import RunSpec, execute, load_benchmark  # noqa: E402
 from systems.llm import LanguageModelLinker  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight a shared machine); restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -3,30 +3,19 @@ masks, tokenisation, persistence and the disk cache."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from generative_fixtures import tiny_names  # noqa: E402
+
 from bench.generative.reference import DictTrie, build_dict_trie  # noqa: E402
 from bench.generative.sequences import name_ids  # noqa: E402
 from bench.generative.tokenizer import train_bpe_tokenizer  # noqa: E402
 from bench.generative.trie import NameTrie, build_name_trie, cache_key, tokenize_names  # noqa: E402
 from bench.kb import KnowledgeBase  # noqa: E402
-
-WORDS = ["breast", "cancer", "ovarian", "cold", "common", "sensation", "renal", "failure", "type", "2", "diabetes"]
-
-
-def tiny_names() -> list[str]:
-    """~50 distinct names, some the prefix of others ("cold" / "cold sensation")."""
-    names = {"cold", "cold sensation", "common cold", "breast cancer", "breast", "diabetes type 2", "diabetes"}
-    for a, b in itertools.product(WORDS, repeat=2):
-        if a != b and len(names) < 50:
-            names.add(f"{a} {b}")
-    return sorted(names)
 
 
 @pytest.fixture(scope="module")
