@@ -172,18 +172,16 @@ def run_stage(
     log = log or _stderr
     stage_dir = Path(work_dir) / name
     final = stage_dir / "final"
-    checkpoint = None
     with distributed.main_first():  # files are the main process's; the others read them after it
         if distributed.is_main():
             if not (final / "stage.json").is_file() and shared is not None and (shared / "stage.json").is_file():
                 log(f"[{name}] reusing the identical stage trained by another run ({shared})")
                 _copy_dir(shared, final)
-            checkpoint = last_complete_checkpoint(stage_dir)  # also deletes a checkpoint cut short
+        # the main process also deletes a checkpoint cut short; the others then find what it kept
+        checkpoint = last_complete_checkpoint(stage_dir)
     if (final / "stage.json").is_file():
         log(f"[{name}] already trained; loading {final}")
         return AutoModelForSeq2SeqLM.from_pretrained(final)
-    if not distributed.is_main():
-        checkpoint = last_complete_checkpoint(stage_dir)
     if settings.steps <= 0 or not examples:
         return model
     selecting = dev_evaluator is not None and settings.eval_steps > 0
