@@ -36,7 +36,7 @@ TINY = {
 }
 
 
-def launch(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
+def launch(args: list[str], env: dict[str, str], timeout: int = 240) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*TORCHRUN, *args],
         cwd=REPO,
