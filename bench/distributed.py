@@ -15,7 +15,7 @@ every function here is then a no-op or a constant.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -40,6 +40,17 @@ def is_distributed() -> bool:
 
 def is_main() -> bool:
     return rank() == 0
+
+
+def device() -> torch.device:
+    """Where this process keeps its model: its own GPU under a launcher, else the first GPU, else the CPU.
+
+    Models read back from disk (a resumed stage, ANGEL's best chunk) land on the
+    CPU; they are moved here so that a resumed run decodes where a fresh one does.
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
 
 
 def init() -> None:
@@ -75,7 +86,12 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """Sum ``tensor`` over the processes, in place (unchanged in a single process)."""
     if is_distributed():
         init()
-        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
+        if tensor.device.type == "cpu" and torch.distributed.get_backend() == "nccl":
+            on_gpu = tensor.to(device())  # NCCL reduces GPU tensors only; counts and scores live on the CPU
+            torch.distributed.all_reduce(on_gpu, op=torch.distributed.ReduceOp.SUM)
+            tensor.copy_(on_gpu)
+        else:
+            torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
     return tensor
 
 
@@ -92,3 +108,40 @@ def agree(values: dict[str, float]) -> dict[str, float]:
     keys = sorted(values)
     summed = all_reduce_sum(torch.tensor([float(values[k]) for k in keys], dtype=torch.float64))
     return {k: float(v) / world_size() for k, v in zip(keys, summed.tolist())}
+
+
+def require_same(value: int, what: str) -> int:
+    """``value``, after checking every process holds the same one.
+
+    Collectives are matched by order, not by name: if one process loops over
+    more batches than another, its extra all-reduce pairs with the other's
+    next barrier and both wait for ever. A count that decides a loop's length is
+    checked here first, so a divergence fails at once with a message instead.
+    """
+    if not is_distributed():
+        return value
+    bounds = all_reduce_sum(torch.zeros(world_size(), dtype=torch.int64).index_fill_(0, torch.tensor(rank()), value))
+    if len(set(bounds.tolist())) > 1:
+        raise RuntimeError(f"{what} differ between processes: {bounds.tolist()} (one per rank)")
+    return value
+
+
+def map_shards(function: Callable[[list], list], items: Sequence) -> list:
+    """``function(items)``, computed in shares: each process takes ``items[rank::world_size]``.
+
+    Every process gets the whole result in the order of ``items``, so all of them
+    continue from identical data (ANGEL's pairs decide how many DPO batches each
+    process steps through) and the work is split instead of repeated.
+    """
+    if not is_distributed():
+        return function(list(items))
+    init()
+    share = function(list(items[rank() :: world_size()]))
+    if len(share) != len(items[rank() :: world_size()]):
+        raise ValueError(f"map_shards: {len(share)} results for {len(items[rank() :: world_size()])} items")
+    shares: list = [None] * world_size()
+    torch.distributed.all_gather_object(shares, share)
+    merged: list = [None] * len(items)
+    for index, part in enumerate(shares):
+        merged[index :: world_size()] = part
+    return merged

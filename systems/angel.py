@@ -26,10 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from transformers import AutoModelForSeq2SeqLM
-
 from bench import distributed
 from bench.generative.dpo import DpoSettings, PairCollator, PreferencePair, dpo_epoch, reference_logprobs
+from bench.generative.model import load_seq2seq
 from bench.generative.pairs import Beam, all_pairs, angel_pairs, inject_gold, label_beams
 from bench.generative.sequences import source_text
 from bench.generative.targets import TargetSelector
@@ -75,7 +74,7 @@ class AngelLinker(GenerativeLinker):
             return
         stage = work_dir / "negative_pretrain"
         if (stage / "final" / "stage.json").is_file():
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(stage / "final")
+            self.model = load_seq2seq(stage / "final")
             return
         pairs = self.kb_negative_pairs(kb, o.negative_pretrain_pairs, config.seed)
         collator = self.pair_collator()
@@ -124,7 +123,7 @@ class AngelLinker(GenerativeLinker):
         }
         if state_path.is_file():
             state = json.loads(state_path.read_text())
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(stage / "current")
+            self.model = load_seq2seq(stage / "current")
         else:
             self.save_model(stage / "positive_only", {"stage": "positive_only"})
         self.history = state["history"]
@@ -172,7 +171,7 @@ class AngelLinker(GenerativeLinker):
             self.save_model(stage / "current", {"chunk": index})
             self.write_state(stage, state)
         if (stage / "best").is_dir():
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(stage / "best")
+            self.model = load_seq2seq(stage / "best")
         self.history = state["history"]
 
     def chunks(self, train: Sequence[Mention], seed: int) -> list[list[Mention]]:
@@ -188,7 +187,9 @@ class AngelLinker(GenerativeLinker):
         """Mine, label and pair one chunk; also count what happened for the record."""
         o = self.options
         if o.negatives == "model":
-            candidates = self.decode_with(self.model, mentions, kb, o.top_k)
+            # decoded in shares over the processes of a multi-GPU run, and gathered: every process
+            # builds the same pairs, so all step through the same number of DPO batches
+            candidates = distributed.map_shards(lambda part: self.decode_with(self.model, part, kb, o.top_k), mentions)
         else:
             candidates = self.tfidf_neighbours(mentions, kb, o.top_k)
         pairs: list[PreferencePair] = []
@@ -232,7 +233,7 @@ class AngelLinker(GenerativeLinker):
         """The policy itself (refresh) or the positive-only model read back from disk (frozen)."""
         if self.options.reference == "refresh":
             return self.model
-        return AutoModelForSeq2SeqLM.from_pretrained(stage / "positive_only")
+        return load_seq2seq(stage / "positive_only")
 
     def pair_collator(self) -> PairCollator:
         return PairCollator(self.tokenizer, self.model.config.decoder_start_token_id, self.options.max_source_length)

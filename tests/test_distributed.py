@@ -133,3 +133,75 @@ def test_a_dpo_epoch_split_over_two_processes_equals_one_process(tmp_path):
         assert torch.allclose(weight, two["weights"][name], atol=1e-6), name
     moved = [n for n, w in one["weights"].items() if not torch.equal(w, one["initial"][n])]
     assert len(moved) > 10  # the epoch did update the model
+
+
+STAGE_SCRIPT = """
+import itertools, sys, time
+from pathlib import Path
+import torch
+from bench import distributed
+from bench.generative import training
+from bench.generative.model import SmallBartSize, small_bart
+from bench.generative.tokenizer import train_bpe_tokenizer
+from bench.generative.training import Example, StageSettings, run_stage
+
+names = ["breast cancer", "ovarian cancer", "common cold", "colon cancer"]
+examples = [Example(name, name, name) for name in names] * 8
+tokenizer = train_bpe_tokenizer(names * 10, vocab_size=300)
+torch.manual_seed(0)
+model = small_bart(tokenizer, SmallBartSize(d_model=32, layers=1, heads=2, ffn=64, dropout=0.0))
+scores = itertools.count()
+# the first dev evaluation is the best, so the stage must end on an earlier checkpoint than its last
+evaluator = lambda _model: {"acc1": 1.0 / (1 + next(scores))}
+
+log = training.DevSelectingTrainer.log
+def slow_log(self, logs, *args, **kwargs):
+    log(self, logs, *args, **kwargs)
+    if "train_runtime" in logs and not distributed.is_main():
+        time.sleep(3)  # the last log before train() reloads the best checkpoint: rank 1 gets there late
+training.DevSelectingTrainer.log = slow_log
+
+out = Path(sys.argv[1])
+settings = StageSettings(steps=6, learning_rate=5e-3, eval_steps=2, batch_size=4)
+final = run_stage("finetune", model, tokenizer, examples, out / "work", settings, seed=0, dev_evaluator=evaluator)
+torch.save(final.state_dict(), out / f"rank{distributed.rank()}.pt")
+"""
+
+
+def test_every_process_ends_a_stage_with_the_main_process_best_weights(tmp_path):
+    """A process that reaches the best-checkpoint reload late still gets the kept model, not its last one.
+
+    (The main process used to remove the checkpoints right after its own reload: a slower process then
+    kept its last weights, the processes diverged, and ANGEL's DPO waited for ever on unequal batch counts.)
+    """
+    script = tmp_path / "stage.py"
+    script.write_text(textwrap.dedent(STAGE_SCRIPT))
+    done = launch([str(script), str(tmp_path)], {"PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Could not locate the best model" not in done.stdout + done.stderr
+    info = json.loads((tmp_path / "work" / "finetune" / "final" / "stage.json").read_text())
+    assert info["best_checkpoint"].endswith("checkpoint-2") and info["global_step"] == 6
+    main, other = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    for name, weight in main.items():
+        assert torch.equal(weight, other[name]), name
+
+
+COUNT_SCRIPT = """
+import sys
+from bench import distributed
+from bench.generative.dpo import DpoSettings, dpo_epoch
+pairs = [None] * (3 + distributed.rank())  # the processes disagree on how many pairs there are
+try:
+    dpo_epoch(None, pairs, [0.0] * len(pairs), None, DpoSettings(), seed=0)
+except RuntimeError as error:
+    print(f"rank {distributed.rank()}: {error}")
+    sys.exit(3)
+"""
+
+
+def test_processes_with_different_numbers_of_dpo_pairs_fail_at_once_instead_of_waiting(tmp_path):
+    script = tmp_path / "count.py"
+    script.write_text(textwrap.dedent(COUNT_SCRIPT))
+    done = launch([str(script)], {"PYTHONPATH": str(REPO)}, timeout=120)
+    assert done.returncode != 0
+    assert "numbers of DPO pairs differ between processes: [3, 4]" in done.stdout, done.stdout[-2000:]

@@ -159,6 +159,7 @@ def dpo_epoch(
         raise ValueError(f"unknown DPO loss {settings.loss_type!r}; choose from {', '.join(LOSSES)}")
     if len(pairs) != len(reference):
         raise ValueError(f"{len(pairs)} pairs but {len(reference)} reference log-prob rows")
+    distributed.require_same(len(pairs), "numbers of DPO pairs")  # they set how many batches all-reduce
     if not pairs:
         return {"pairs": 0, "loss": float("nan"), "reward_margin": float("nan"), "reward_accuracy": float("nan")}
     model.eval()

@@ -10,8 +10,11 @@ downloaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, BartConfig, BartForConditionalGeneration
+
+from bench import distributed
 
 SMALL = "small"
 
@@ -55,6 +58,15 @@ def load_pretrained(name_or_path: str):
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     model = AutoModelForSeq2SeqLM.from_pretrained(name_or_path)
     return model, tokenizer
+
+
+def load_seq2seq(path: str | Path):
+    """A saved seq2seq model, on this process's device (:func:`bench.distributed.device`).
+
+    ``from_pretrained`` loads onto the CPU; without the move, a stage read back
+    from disk (a resumed run, ANGEL's best chunk) would decode on the CPU of a GPU machine.
+    """
+    return AutoModelForSeq2SeqLM.from_pretrained(path).to(distributed.device())
 
 
 def parameter_count(model) -> int:

@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
 from bench import distributed
+from bench.generative.model import load_seq2seq
 from bench.generative.sequences import decoder_example, pad, source_text
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
@@ -181,7 +182,7 @@ def run_stage(
         checkpoint = last_complete_checkpoint(stage_dir)
     if (final / "stage.json").is_file():
         log(f"[{name}] already trained; loading {final}")
-        return AutoModelForSeq2SeqLM.from_pretrained(final)
+        return load_seq2seq(final)
     if settings.steps <= 0 or not examples:
         return model
     selecting = dev_evaluator is not None and settings.eval_steps > 0
@@ -224,9 +225,13 @@ def run_stage(
         log(f"[{name}] resuming from {checkpoint}")
     trainer.train(resume_from_checkpoint=checkpoint)
     model = trainer.model
+    # Each process reloads the best checkpoint at the end of train(); the main process must not
+    # remove the checkpoints below before every process has done so (a process that finds its best
+    # checkpoint gone keeps its last weights, and the processes then diverge).
+    distributed.barrier()
     if not distributed.is_main():
         distributed.barrier()  # the main process publishes the stage
-        return model
+        return load_seq2seq(final)  # the published weights, so every process holds the same model
     tmp = stage_dir / "final.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
