@@ -37,12 +37,12 @@ def paired_ranks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hit ranks of both runs, aligned on the same mention order."""
     check_comparable(a, b)
-    mentions_a = a.mentions()
-    order_b = {m.id: i for i, m in enumerate(b.mentions())}
+    mentions_a, mentions_b = a.mentions(), b.mentions()
+    order_b = {m.id: i for i, m in enumerate(mentions_b)}
     if set(order_b) != {m.id for m in mentions_a}:
         raise IncomparableRunsError(f"{a.path} and {b.path} scored different mentions")
     ranks_a = hit_ranks(mentions_a, a.predictions(), rule, composite)
-    mentions_b_aligned = [b.mentions()[order_b[m.id]] for m in mentions_a]
+    mentions_b_aligned = [mentions_b[order_b[m.id]] for m in mentions_a]
     ranks_b = hit_ranks(mentions_b_aligned, b.predictions(), rule, composite)
     return ranks_a, ranks_b
 
