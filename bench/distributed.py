@@ -120,9 +120,11 @@ def require_same(value: int, what: str) -> int:
     """
     if not is_distributed():
         return value
-    bounds = all_reduce_sum(torch.zeros(world_size(), dtype=torch.int64).index_fill_(0, torch.tensor(rank()), value))
-    if len(set(bounds.tolist())) > 1:
-        raise RuntimeError(f"{what} differ between processes: {bounds.tolist()} (one per rank)")
+    values = torch.zeros(world_size(), dtype=torch.int64)
+    values[rank()] = value
+    values = all_reduce_sum(values).tolist()
+    if len(set(values)) > 1:
+        raise RuntimeError(f"{what} differ between processes: {values} (one per rank)")
     return value
 
 
@@ -136,9 +138,10 @@ def map_shards(function: Callable[[list], list], items: Sequence) -> list:
     if not is_distributed():
         return function(list(items))
     init()
-    share = function(list(items[rank() :: world_size()]))
-    if len(share) != len(items[rank() :: world_size()]):
-        raise ValueError(f"map_shards: {len(share)} results for {len(items[rank() :: world_size()])} items")
+    mine = list(items[rank() :: world_size()])
+    share = function(mine)
+    if len(share) != len(mine):
+        raise ValueError(f"map_shards: {len(share)} results for {len(mine)} items")
     shares: list = [None] * world_size()
     torch.distributed.all_gather_object(shares, share)
     merged: list = [None] * len(items)

@@ -244,17 +244,15 @@ class AngelLinker(GenerativeLinker):
 
     def save_model(self, path: Path, info: dict[str, Any]) -> None:
         """Save atomically: a model directory is either complete or absent (the main process saves)."""
-        if not distributed.is_main():
-            distributed.barrier()
-            return
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        self.model.save_pretrained(tmp)
-        self.tokenizer.save_pretrained(tmp)
-        (tmp / "stage.json").write_text(json.dumps(info, indent=2))
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
+        if distributed.is_main():
+            tmp = path.with_name(path.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            (tmp / "stage.json").write_text(json.dumps(info, indent=2))
+            if path.exists():
+                shutil.rmtree(path)
+            tmp.rename(path)
         distributed.barrier()
 
     @staticmethod
