@@ -71,3 +71,23 @@ def test_written_fields_split_or_keep_whole_with_filtered_ids() -> None:
     # the + symbol is kept; a mention already holding | passes unchanged
     assert apply_composite_resolve("breast and ovarian cancer", "D1+D2") == ("breast cancer|ovarian cancer", "D1+D2")
     assert apply_composite_resolve("a|b", "D1|OMIM:2") == ("a|b", "D1|OMIM:2")
+
+
+def test_one_query_goes_through_biosyn_steps_in_order() -> None:
+    from bench.benchmarks.biosyn_composites import biosyn_query
+    from bench.benchmarks.peer_text import NCBI_TYPOS
+
+    known = {"D003924", "D001943", "D010051", "607642"}
+    pairs = {"DM": "Diabetes Mellitus"}
+    # expanded before lower-casing (the lookup is case-sensitive), then cleaned
+    assert biosyn_query("DM", "D003924", pairs, known) == ("diabetes mellitus", "D003924")
+    # split, then each part cleaned with | kept
+    assert biosyn_query("breast and ovarian cancer", "D001943|D010051", {}, known) == (
+        "breast cancer|ovarian cancer",
+        "D001943|D010051",
+    )
+    # OMIM rule, then the prefix of the surviving id is removed
+    assert biosyn_query("Brain Tumour", "OMIM:607642", {}, known, NCBI_TYPOS) == ("brain tumor", "607642")
+    # an id outside the dictionary (BC5CDR's -1) drops the mention
+    assert biosyn_query("something", "-1", {}, known) is None
+    assert biosyn_query("breast and ovarian cancer", "D001943|D999999", {}, known) is None

@@ -30,13 +30,15 @@ the identity record.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -68,7 +70,8 @@ class Expander:
             import pyab3p
 
             detector = pyab3p.Ab3p()
-            return [_first_definitions((r.short_form, r.long_form) for r in detector.get_abbrs(t)) for t in texts]
+            with _quiet_c_streams():  # Ab3P prints "Failed to find sentence" notes, which its readers skip
+                return [_first_definitions((r.short_form, r.long_form) for r in detector.get_abbrs(t)) for t in texts]
         from abbreviations import schwartz_hearst
 
         return [
@@ -78,6 +81,24 @@ class Expander:
 
     def record(self) -> dict[str, object]:
         return {"name": self.name, "identity": self.identity, "fallback": self.fallback}
+
+
+@contextlib.contextmanager
+def _quiet_c_streams() -> Iterator[None]:
+    """Send what C code writes to stdout/stderr to /dev/null (Python's own streams are flushed first)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
 
 
 def _first_definitions(pairs: Iterable[tuple[str, str]]) -> Pairs:

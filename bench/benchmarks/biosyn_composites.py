@@ -17,6 +17,9 @@ the filtered id string is what BioSyn writes, split or not.
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Mapping
+
+from bench.benchmarks.peer_text import biosyn_clean, biosyn_expand
 
 _WORD = r"[a-zA-Z-]"
 PREFIX_OF = re.compile(
@@ -97,3 +100,28 @@ def apply_composite_resolve(mention: str, cui: str) -> tuple[str, str]:
     if len(ids) > 1 and len(pieces) == len(ids):
         return "|".join(pieces), symbol.join(ids)
     return mention, filtered
+
+
+def biosyn_query(
+    mention: str,
+    cui: str,
+    abbreviations: Mapping[str, str],
+    known_ids: Container[str],
+    typos: Mapping[str, str] | None = None,
+) -> tuple[str, str] | None:
+    """One mention through BioSyn's ``query_preprocess.py`` ``main``, in its order; None when dropped.
+
+    1. abbreviation replacement on the raw mention (:func:`peer_text.biosyn_expand`);
+    2. composite resolution with the OMIM rule (:func:`apply_composite_resolve`);
+    3. lower-case, typo list (NCBI only), punctuation removal keeping ``|``;
+    4. ``OMIM:``/``MESH:`` removed from the ids, and the mention dropped unless
+       every id is in ``known_ids`` (``--remove_cuiless``; BC5CDR's ``-1`` is never known).
+    """
+    text = biosyn_expand(mention, abbreviations)
+    text, cui = apply_composite_resolve(text, cui)
+    text = biosyn_clean(text, keep="|", typos=typos)
+    cui = cui.replace("OMIM:", "").replace("MESH:", "")
+    ids, _ = split_ids(cui)
+    if any(i not in known_ids for i in ids):
+        return None
+    return text, cui
