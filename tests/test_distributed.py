@@ -129,8 +129,16 @@ def test_a_dpo_epoch_split_over_two_processes_equals_one_process(tmp_path):
     assert one["stats"]["pairs"] == two["stats"]["pairs"] == 10
     for key in ("loss", "reward_margin", "reward_accuracy"):
         assert two["stats"][key] == pytest.approx(one["stats"][key], abs=1e-6), key
+    # The two processes sum float32 gradients in another order, and Adam divides by the root of the
+    # squared gradients, which magnifies those last-bit differences where the gradient is almost zero (the
+    # attention key bias has a zero gradient in exact arithmetic). Measured on this kind of machine: at most
+    # 3.4e-6 after 3 steps of lr 5e-3. So every weight must agree to a thousandth of the largest update; a real
+    # fault (a mean instead of a sum, a lost shard, an unsynchronised step) is off by a whole step (~lr).
+    largest = max((w - one["initial"][n]).abs().max().item() for n, w in one["weights"].items())
+    assert largest > 1e-3
     for name, weight in one["weights"].items():
-        assert torch.allclose(weight, two["weights"][name], atol=1e-6), name
+        gap = (weight - two["weights"][name]).abs().max().item()
+        assert gap <= 1e-3 * largest, (name, gap, largest)
     moved = [n for n, w in one["weights"].items() if not torch.equal(w, one["initial"][n])]
     assert len(moved) > 10  # the epoch did update the model
 
