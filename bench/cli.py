@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from bench.cli_types import positive_int, run_name
 from bench.errors import BenchError
 
 EPILOG = "Example: bioel-bench run --system tfidf --benchmark demo"
@@ -223,10 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--system", required=True, help="a registered system (see 'bioel-bench ls systems')")
     run.add_argument("--benchmark", required=True, help="a registered benchmark (see 'bioel-bench ls benchmarks')")
     run.add_argument("--split", default="test", help="split to evaluate (default: test)")
-    run.add_argument("--k", type=int, nargs="+", default=list(range(1, 11)), help="k values for acc@k (default 1..10)")
+    run.add_argument(
+        "--k", type=positive_int, nargs="+", default=list(range(1, 11)), help="k values for acc@k (default 1..10)"
+    )
     run.add_argument("--seed", type=int, default=0, help="seed for data order, initialisation and tie-breaking")
     run.add_argument("--out", default="runs", help="folder of run directories (default: runs)")
-    run.add_argument("--name", default=None, help="run directory name (default: derived from the config)")
+    run.add_argument(
+        "--name", type=run_name, default=None, help="run directory name (default: derived from the config)"
+    )
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a system option (repeatable)")
     run.add_argument("--profile", default="angel", help="protocol profile of the benchmark (default: angel)")
     run.add_argument(
@@ -243,10 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("run_a", help="run directory A (the baseline)")
     compare.add_argument("run_b", help="run directory B")
-    compare.add_argument("--k", type=int, nargs="+", default=[1, 5, 10])
+    compare.add_argument("--k", type=positive_int, nargs="+", default=[1, 5, 10])
     compare.add_argument("--rule", choices=["union", "dedup", "strict"], default="union", help="scoring rule")
     compare.add_argument("--composite", action="store_true", help="BioSyn composite mode")
-    compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap and randomization resamples")
+    compare.add_argument("--resamples", type=positive_int, default=10_000, help="bootstrap and randomization resamples")
     compare.add_argument("--seed", type=int, default=0, help="seed of the resampling")
     compare.add_argument("--json", action="store_true")
     compare.set_defaults(func=cmd_compare)
@@ -256,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     table.add_argument("runs", nargs="+", help="run directories")
     table.add_argument("--format", choices=["md", "latex", "plain"], default="md")
-    table.add_argument("--k", type=int, nargs="+", default=[1, 5, 10])
+    table.add_argument("--k", type=positive_int, nargs="+", default=[1, 5, 10])
     table.add_argument("--rule", choices=["union", "dedup", "strict"], default="union")
     table.set_defaults(func=cmd_table)
 
@@ -300,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("config", metavar="CONFIG", help="an experiment config (YAML), e.g. configs/smoke.yaml")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and their status; run nothing")
     sweep.add_argument("--executor", choices=["local", "slurm"], default=None, help="default: the config's")
-    sweep.add_argument("--workers", type=int, default=None, help="parallel local processes (default: the config's)")
+    sweep.add_argument(
+        "--workers", type=positive_int, default=None, help="parallel local processes (default: the config's)"
+    )
     sweep.add_argument("--out", default=None, help="folder of the run directories (default: the config's out)")
     sweep.add_argument("--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or cache)")
     sweep.set_defaults(func=cmd_sweep)

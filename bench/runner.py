@@ -25,6 +25,7 @@ import numpy as np
 from bench import distributed
 from bench.benchmark import DEV, TRAIN, Benchmark, BenchmarkSuite
 from bench.checksum import sha256_records
+from bench.cli_types import check_run_name
 from bench.environment import describe_environment
 from bench.errors import BenchError
 from bench.linker import Candidate, FitConfig, Linker, options_to_dict, rank
@@ -105,6 +106,8 @@ def execute(
     """Run ``spec`` (or reuse its finished run) and return the record."""
     if not spec.ks or min(spec.ks) < 1:
         raise BenchError(f"k values must be positive integers, got {list(spec.ks)}")
+    if run_name is not None and check_run_name(run_name):
+        raise BenchError(check_run_name(run_name))
     ks = tuple(sorted(set(spec.ks)))
     started = time.perf_counter()
     distributed.init()  # under `accelerate launch`: join the group now (no-op in one process)

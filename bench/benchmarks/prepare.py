@@ -157,10 +157,9 @@ def _copy(origin: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
     tmp.unlink(missing_ok=True)
-    try:
-        os.link(origin, tmp)  # large licensed files: no second copy when on one disk
-    except OSError:
-        shutil.copyfile(origin, tmp)
+    # Always a copy, never a (hard) link: an edit on either side must not change the other, and the
+    # user's original download must never be modified through the data dir.
+    shutil.copyfile(origin, tmp)
     os.replace(tmp, target)
 
 

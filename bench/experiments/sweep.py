@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.benchmark import BenchmarkSuite
+from bench.cli_types import positive_int
 from bench.errors import BenchError
 from bench.linker import options_to_dict
 from bench.registry import SYSTEMS
@@ -240,7 +241,7 @@ def run_sweep(
     executor = executor or config.executor.get("kind", "local")
     if executor not in ("local", "slurm"):
         raise BenchError(f"unknown executor {executor!r}: choose local or slurm")
-    workers = workers or int(config.executor.get("workers") or 1)
+    workers = workers if workers is not None else int(config.executor.get("workers") or 1)
     if workers < 1:
         raise BenchError(f"workers must be at least 1, got {workers}")
     out_dir = Path(out) if out is not None else config.out
@@ -454,7 +455,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="local processes or a Slurm job array via submitit (default: the config's executor.kind)",
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="parallel local processes (default: the config's executor.workers)"
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="parallel local processes (default: the config's executor.workers)",
     )
     parser.add_argument("--out", default=None, help="folder of the run directories (default: the config's out)")
     parser.add_argument(

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from bench.cli_types import non_negative_int, positive_int
 from bench.errors import BenchError
 
 
@@ -82,8 +83,10 @@ def add_errors_parser(verbs: argparse._SubParsersAction) -> argparse.ArgumentPar
     )
     errors.add_argument("run_a", help="run directory A")
     errors.add_argument("run_b", help="run directory B")
-    errors.add_argument("--k", type=int, default=1, help="correct means a hit within the top k (default 1)")
-    errors.add_argument("--examples", type=int, default=3, help="examples per kind and direction (default 3)")
+    errors.add_argument("--k", type=positive_int, default=1, help="correct means a hit within the top k (default 1)")
+    errors.add_argument(
+        "--examples", type=non_negative_int, default=3, help="examples per kind and direction (default 3)"
+    )
     errors.add_argument("--rule", choices=["union", "dedup", "strict"], default="union", help="scoring rule")
     errors.add_argument("--format", choices=["md", "json"], default="md")
     errors.set_defaults(func=cmd_errors)
