@@ -32,7 +32,7 @@ from pathlib import Path
 from bench.benchmark import DEV, TRAIN, Benchmark
 from bench.benchmarks.ctd import ctd_id, merge_kbs, read_ctd_chemicals, read_ctd_diseases
 from bench.benchmarks.gold import resolve_gold
-from bench.benchmarks.pubtator import Annotation, Document, pubtator_mentions, read_pubtator
+from bench.benchmarks.pubtator import MESH_OMIM_IDS, Annotation, Document, pubtator_mentions, read_pubtator
 from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
 from bench.errors import DataFormatError
 from bench.kb import KnowledgeBase
@@ -134,7 +134,7 @@ def _load(variant: str, data_dir: str | Path | None, profile: str) -> Benchmark:
         for split, name in SPLITS.items():
             path = sources[name]
             assert path is not None
-            mentions[split], parts = _mentions_with_parts(read_pubtator(path), types, path)
+            mentions[split], parts = _mentions_with_parts(read_pubtator(path, MESH_OMIM_IDS), types, path)
             split_parts.update(parts)
 
         kbs: list[KnowledgeBase] = []

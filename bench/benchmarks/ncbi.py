@@ -19,7 +19,7 @@ from bench.benchmark import Benchmark
 from bench.benchmarks.ctd import read_ctd_diseases
 from bench.benchmarks.gold import resolve_gold
 from bench.benchmarks.medic import medic_id, read_medic_flat
-from bench.benchmarks.pubtator import pubtator_mentions, read_pubtator
+from bench.benchmarks.pubtator import MESH_OMIM_IDS, pubtator_mentions, read_pubtator
 from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
 from bench.errors import BenchError
 from bench.kb import KnowledgeBase
@@ -43,7 +43,9 @@ def _load(
     def build() -> Benchmark:
         kb: KnowledgeBase = read_kb(sources[kb_source])
         splits = {
-            split: resolve_gold(pubtator_mentions(read_pubtator(sources[file]), path=sources[file]), kb, medic_id)
+            split: resolve_gold(
+                pubtator_mentions(read_pubtator(sources[file], MESH_OMIM_IDS), path=sources[file]), kb, medic_id
+            )
             for split, file in SPLITS.items()
         }
         benchmark = Benchmark(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.benchmarks.textio import iter_lines
 from bench.errors import DataFormatError
-from bench.mention import Mention, parse_gold_ids
+from bench.mention import COMPOSITE_SEPARATORS, Mention, parse_gold_ids
 
 _TEXT_LINE = re.compile(r"^([^\t|]+)\|([ta])\|(.*)$")
 
@@ -49,12 +49,23 @@ class Document:
         return f"{self.title} {self.abstract}"
 
 
-def read_pubtator(path: str | Path) -> list[Document]:
-    """Parse a PubTator file, checking every span against the document text."""
+# The id forms of the PubTator benchmarks here (NCBI-disease, BC5CDR): MeSH descriptors and
+# supplementary concepts (D/C + digits, optionally MESH:), OMIM numbers (optionally OMIM:), and
+# BC5CDR's -1 for "no MeSH concept". Each part of a composite (| or +) must have one of them.
+MESH_OMIM_IDS = re.compile(r"(?:MESH:)?[CD]\d{6,9}|(?:OMIM:)?\d{6}|-1")
+
+
+def read_pubtator(path: str | Path, id_form: re.Pattern[str] | None = None) -> list[Document]:
+    """Parse a PubTator file, checking every span against the document text.
+
+    With ``id_form``, every part of every concept id field must match it in
+    full; junk such as ``2971Z2003`` is an error naming the line.
+    """
     path = Path(path)
     documents: list[Document] = []
     current: Document | None = None
     pending_title: tuple[str, str, int] | None = None
+    seen_spans: dict[int, dict[tuple[int, int, str], int]] = {}
     for number, line in iter_lines(path):
         if not line.strip():
             if pending_title is not None:
@@ -99,11 +110,26 @@ def read_pubtator(path: str | Path) -> list[Document]:
             )
         if not fields[5].strip():
             raise DataFormatError(path, number, "empty concept id field")
+        if not fields[4].strip():
+            raise DataFormatError(path, number, "empty entity type field")
+        if id_form is not None:
+            for part in COMPOSITE_SEPARATORS.split(fields[5].strip()):
+                if not id_form.fullmatch(part.strip()):
+                    shown = part.strip() if len(part) <= 40 else part.strip()[:40] + "..."
+                    raise DataFormatError(path, number, f"concept id {shown!r} is not a MeSH, OMIM or -1 id")
+        key = (start, end, fields[4])
+        first = seen_spans.setdefault(id(current), {}).setdefault(key, number)
+        if first != number:
+            raise DataFormatError(
+                path, number, f"annotation {start}-{end} {fields[4]} repeats the one on line {first} (duplicated line?)"
+            )
         current.annotations.append(
             Annotation(start, end, text[start:end], fields[4], fields[5].strip(), tuple(fields[6:]), number)
         )
     if pending_title is not None:
         raise DataFormatError(path, pending_title[2], "title line without an abstract line")
+    if not documents:
+        raise DataFormatError(path, None, "no document in the file (empty or not PubTator)")
     # The official NCBI training file holds PMID 8528200 twice, and the
     # published mention counts include both copies; a repeated PMID is kept
     # as a document of its own with the id "PMID#2" so that mention ids stay unique.
