@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -102,6 +103,7 @@ def export_run(record: RunRecord, target_root: Path, redact_because: str | None 
     e.g. the licence) drops mention texts and candidate names, for corpora and
     KBs whose terms forbid redistribution; ``redaction.json`` says so.
     """
+    record.rows  # noqa: B018 -- validate (one well-formed row per mention) before anything is written
     target = Path(target_root) / record.path.name
     tmp = target.with_name(target.name + PARTIAL_SUFFIX)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -198,15 +200,39 @@ class RunRecord:
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
+        """The prediction rows, validated: well-formed JSON objects, one per evaluated mention, no duplicate.
+
+        A duplicated row used to make ``compare`` pair 196 mentions on a
+        195-mention test set, and a cut file to export a broken row.
+        """
         path = predictions_path(self.path)
-        rows = []
+        rows: list[dict[str, Any]] = []
+        seen: dict[str, int] = {}
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as error:
-                    raise BenchError(f"{path}:{number}: not JSON ({error.msg})") from None
+        number = 0
+        try:
+            with opener(path, "rt", encoding="utf-8", newline="") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.endswith("\n"):
+                        raise BenchError(f"{path}:{number}: the last row has no final newline: the file is truncated")
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as error:
+                        raise BenchError(f"{path}:{number}: not JSON ({error.msg})") from None
+                    missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
+                    if missing:
+                        raise BenchError(f"{path}:{number}: a prediction row needs {', '.join(missing)}")
+                    if row["id"] in seen:
+                        raise BenchError(
+                            f"{path}:{number}: mention {row['id']!r} already has a row (line {seen[row['id']]})"
+                        )
+                    seen[row["id"]] = number
+                    rows.append(row)
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
+            raise BenchError(f"{path}:{number + 1}: cannot be read ({type(error).__name__}: {error})") from None
+        expected = self.metrics.get("n_mentions")
+        if isinstance(expected, int) and expected != len(rows):
+            raise BenchError(f"{path}: {len(rows)} prediction rows, but metrics.json counts {expected} mentions")
         return rows
 
     def mentions(self) -> list[Mention]:
@@ -216,6 +242,10 @@ class RunRecord:
     def predictions(self) -> dict[str, list[Candidate]]:
         """Ranked candidates by mention (and part) id."""
         return predictions_from_rows(self.rows)
+
+
+#: what every prediction row must hold (``prediction_row`` writes them)
+ROW_KEYS = ("id", "text", "gold", "gold_groups", "candidates")
 
 
 def mentions_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Mention]:
@@ -248,9 +278,16 @@ def predictions_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[C
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            data = json.load(handle)
     except json.JSONDecodeError as error:
         raise BenchError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise BenchError(f"{path}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise BenchError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if not isinstance(data, dict):
+        raise BenchError(f"{path}: expected a JSON object, found a {type(data).__name__}")
+    return data
 
 
 def load_run(path: str | Path) -> RunRecord:
@@ -271,5 +308,7 @@ def load_run(path: str | Path) -> RunRecord:
     version = metrics.get("schema_version")
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise BenchError(f"{path / METRICS}: schema version {version!r} is newer than this harness ({SCHEMA_VERSION})")
+    if not isinstance(metrics.get("acc"), dict):
+        raise BenchError(f"{path / METRICS}: no 'acc' table; this is not a run's metrics file")
     environment = _read_json(path / ENVIRONMENT) if (path / ENVIRONMENT).is_file() else {}
     return RunRecord(path, _read_json(path / CONFIG), metrics, environment)
