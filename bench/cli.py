@@ -7,7 +7,9 @@ as one line (file:line: problem) with exit status 2, not as a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -214,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bioel-bench", description="Biomedical entity linking benchmark harness.", epilog=EPILOG
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (also BIOEL_BENCH_DEBUG=1); anywhere"
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     run = verbs.add_parser(
@@ -332,23 +337,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug anywhere: show the traceback of an error instead of its one-line message
+    debug = "--debug" in argv or os.environ.get("BIOEL_BENCH_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
     if argv[:1] == ["export-lmeval"]:  # its own parser owns every option, --help included
-        return _guarded(lambda: cmd_export_lmeval(argparse.Namespace(args=argv[1:])))
+        return _guarded(lambda: cmd_export_lmeval(argparse.Namespace(args=argv[1:])), debug)
     args = build_parser().parse_args(argv)
-    return _guarded(lambda: args.func(args))
+    return _guarded(lambda: args.func(args), debug)
 
 
-def _guarded(call) -> int:
+def _guarded(call, debug: bool = False) -> int:
+    """Run a verb; our errors and the system's (a read-only folder, a file where a folder belongs, a
+    full disk) print one line naming the file and exit 2. ``--debug`` re-raises for the traceback."""
     try:
         return call()
-    except BenchError as error:
-        print(f"bioel-bench: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(
             "bioel-bench: interrupted; an unfinished run resumes when you run the same command again", file=sys.stderr
         )
         return 130
+    except (BenchError, OSError) as error:
+        if debug:
+            raise
+        print(f"bioel-bench: error: {describe_error(error)}", file=sys.stderr)
+        return 2
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for an error: ours as written, an OS error with its file and what to do."""
+    if isinstance(error, BenchError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = error.filename or ""
+        reason = error.strerror or str(error)
+        hint = {
+            errno.EACCES: "check the folder's permissions or choose another with --out / --data-dir",
+            errno.EROFS: "the file system is read-only; choose another folder with --out / --data-dir",
+            errno.ENOTDIR: "a file stands where a folder is needed; choose another path",
+            errno.EEXIST: "remove it or choose another path",
+            errno.ENOSPC: "the disk is full; free space and run the same command again (it resumes)",
+        }.get(error.errno or 0, "run again with --debug for the traceback")
+        return f"{where}: {reason} ({hint})" if where else f"{reason} ({hint})"
+    return f"{type(error).__name__}: {error}"
 
 
 if __name__ == "__main__":

@@ -133,7 +133,10 @@ def resolve_options(options_cls: type, settings: Mapping[str, Any], *, system: s
                 f"system {system!r} has no option {key!r}.{hint} Options: {', '.join(sorted(fields)) or '(none)'}."
             )
         values[key] = _coerce(value, hints[key], f"{system}.{key}")
-    return options_cls(**values)
+    try:
+        return options_cls(**values)
+    except ValueError as error:  # an Options.__post_init__ that checks ranges (e.g. tfidf's n-grams)
+        raise OptionError(f"{system}: {error}") from None
 
 
 def options_to_dict(options: Any) -> dict[str, Any]:

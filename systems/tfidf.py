@@ -34,6 +34,14 @@ class TfidfLinker(Linker):
         #: mentions scored per sparse product (bounds memory on large KBs)
         batch_size: int = 256
 
+        def __post_init__(self) -> None:
+            if self.ngram_min < 1 or self.ngram_max < self.ngram_min:
+                raise ValueError(
+                    f"bad n-gram range ({self.ngram_min}, {self.ngram_max}): need 1 <= ngram_min <= ngram_max"
+                )
+            if self.batch_size < 1:
+                raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
     def __init__(self, options: Options | None = None) -> None:
         super().__init__(options)
         self._kb_checksum: str | None = None
@@ -43,8 +51,6 @@ class TfidfLinker(Linker):
 
     def _index(self, kb: KnowledgeBase) -> None:
         o = self.options
-        if o.ngram_min < 1 or o.ngram_max < o.ngram_min:
-            raise ValueError(f"tfidf: bad n-gram range ({o.ngram_min}, {o.ngram_max})")
         self._vectorizer = TfidfVectorizer(
             analyzer=o.analyzer,
             ngram_range=(o.ngram_min, o.ngram_max),
