@@ -26,6 +26,7 @@ from bench import distributed
 from bench.benchmark import DEV, TRAIN, Benchmark, BenchmarkSuite
 from bench.checksum import sha256_records
 from bench.cli_types import check_run_name
+from bench.code_identity import result_identity
 from bench.environment import describe_environment
 from bench.errors import BenchError
 from bench.linker import Candidate, FitConfig, Linker, options_to_dict, rank
@@ -128,6 +129,7 @@ def execute(
         "split": spec.split,
         "ks": list(ks),
         "seed": spec.seed,
+        **result_identity(linker_cls, options_to_dict(linker.options)),
     }
     checksums = benchmark.checksums
     key = run_key(config, checksums)
@@ -321,6 +323,7 @@ def execute_suite(
         "ks": list(ks),
         "seed": spec.seed,
         "members": {m.benchmark: m.name for m in members},
+        **result_identity(SYSTEMS.get(spec.system), members[0].config["options"]),
     }
     member_checksums = {m.benchmark: m.metrics["checksums"] for m in members}
     key = run_key(config, member_checksums)

@@ -163,14 +163,21 @@ class GenerativeLinker(Linker):
         return kb_pretraining_examples(kb, kb.definitions if self.options.pretrain_definitions else None)
 
     #: options that change decoding only: they do not make a different trained stage
-    DECODING_ONLY = frozenset({"num_beams", "decode_batch_size", "length_penalty", "temperature", "threads"})
+    DECODING_ONLY = frozenset({"num_beams", "decode_batch_size", "length_penalty", "temperature"})
 
     def shared_stage(self, stage: str, seed: int, *data_checksums: str) -> Path:
-        """The cache folder of a stage, keyed by everything that determines its weights."""
+        """The cache folder of a stage, keyed by everything that determines its weights.
+
+        That includes ``threads`` (CPU thread count changes float summation
+        order, hence the weights), the code of the positive-only linker (the
+        class both genbioel and angel train this stage with), a local
+        backbone's content and the numeric libraries' versions.
+        """
         import hashlib
         import json
         from dataclasses import fields
 
+        from bench.code_identity import checkpoint_identities, code_identity, library_versions
         from bench.generative.trie import tokenizer_fingerprint
 
         base_fields = {f.name for f in fields(GenerativeLinker.Options)} - self.DECODING_ONLY
@@ -182,6 +189,9 @@ class GenerativeLinker(Linker):
                 "settings": settings,
                 "data": data_checksums,
                 "tokenizer": tokenizer_fingerprint(self.tokenizer),
+                "code": code_identity(GenerativeLinker),
+                "checkpoints": checkpoint_identities(settings),
+                "libraries": library_versions(),
             },
             sort_keys=True,
         )

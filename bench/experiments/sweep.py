@@ -37,6 +37,7 @@ from typing import Any
 
 from bench.benchmark import BenchmarkSuite
 from bench.cli_types import positive_int
+from bench.code_identity import result_identity
 from bench.errors import BenchError
 from bench.linker import options_to_dict
 from bench.registry import SYSTEMS
@@ -121,6 +122,7 @@ class _Resolver:
             "split": spec.split,
             "ks": ks,
             "seed": spec.seed,
+            **result_identity(SYSTEMS.get(spec.system), self.options(spec)),
         }
         if isinstance(benchmark, BenchmarkSuite):
             members = [self.resolve(dataclasses.replace(spec, benchmark=m)) for m in benchmark.members]
