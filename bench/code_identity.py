@@ -144,13 +144,9 @@ def checkpoint_identities(options: Mapping[str, Any]) -> dict[str, str]:
 
 
 def library_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for name in NUMERIC_LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    from bench.environment import package_versions
+
+    return package_versions(NUMERIC_LIBRARIES)
 
 
 def result_identity(system_cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
