@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.benchmarks.sources import SourceFile, card_path, card_sources, load_card, raw_dir
+from bench.benchmarks.sources import SourceFile, card_path, card_sources, load_card, raw_dir, record_prepared
 from bench.checksum import sha256_file
 from bench.errors import BenchError
 from bench.progress import progress_enabled
@@ -61,7 +61,10 @@ def prepare(
     root = raw_dir(data_dir)
     report = []
     for source in card_sources(family):
-        report.append(_prepare_one(source, root, from_dir, mirror, log))
+        prepared = _prepare_one(source, root, from_dir, mirror, log)
+        if prepared.sha256 is not None:
+            record_prepared(root, source.name, prepared.sha256)
+        report.append(prepared)
     missing_required = [p for p in report if p.status.startswith("needs") and _required(family, p.name)]
     if missing_required:
         raise BenchError("cannot prepare " + family + ": " + "; ".join(f"{p.name}: {p.note}" for p in missing_required))

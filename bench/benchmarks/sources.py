@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,6 +115,59 @@ def locate_sources(family: str, data_dir: str | Path | None = None) -> dict[str,
     return found
 
 
+#: in ``<data dir>/raw``: what ``prepare`` put there (size, mtime, sha256 of each file)
+STAMPS = ".prepared.json"
+
+
+def _read_stamps(root: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((root / STAMPS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise BenchError(
+            f"{root / STAMPS}: unreadable ({error}); run prepare again for the benchmarks in {root}"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def record_prepared(root: Path, name: str, digest: str) -> None:
+    """Remember a prepared file's size, mtime and sha256 (``prepare`` calls this once per file)."""
+    stamps = _read_stamps(root)
+    stat = (root / name).stat()
+    stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+    tmp = root / (STAMPS + ".tmp")
+    tmp.write_text(json.dumps(stamps, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(root / STAMPS)
+
+
+def verified_digest(root: Path, name: str, path: Path) -> str:
+    """sha256 of a prepared file, checked against what ``prepare`` recorded.
+
+    Same size and mtime as recorded: the recorded digest (no re-hash on every
+    load). Otherwise the file is hashed; a digest that differs from the record
+    is an error naming the file and the command that prepares it again (a file
+    cut or edited after prepare used to be parsed as if nothing had happened).
+    A file laid in the data dir by hand, without ``prepare``, has no record and
+    is hashed as it is.
+    """
+    stamp = _read_stamps(root).get(name)
+    stat = path.stat()
+    if stamp and stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
+        return str(stamp["sha256"])
+    digest = sha256_file(path)
+    if stamp and digest != stamp.get("sha256"):
+        family = name.split("/")[0]
+        raise BenchError(
+            f"{path}: changed since it was prepared ({stat.st_size} bytes, sha256 {digest[:12]}; prepare recorded "
+            f"{stamp.get('size')} bytes, sha256 {str(stamp.get('sha256'))[:12]}). Prepare it again: "
+            f"bioel-bench prepare {family} --from DIR (a folder with the official files)"
+        )
+    if stamp:
+        record_prepared(root, name, digest)  # only touched: same bytes, new mtime
+    return digest
+
+
 def cached_build(
     key: str, sources: Mapping[str, Path | None], data_dir: str | Path | None, build: Callable[[], Benchmark]
 ) -> Benchmark:
@@ -122,7 +176,8 @@ def cached_build(
     The cache file stores the digests it was built from; a changed source file
     (or a newer loader) is detected and the benchmark rebuilt, never reused.
     """
-    digests = {name: sha256_file(path) if path else None for name, path in sorted(sources.items())}
+    root = raw_dir(data_dir)
+    digests = {name: verified_digest(root, name, path) if path else None for name, path in sorted(sources.items())}
     cache = default_data_dir(data_dir) / "prepared" / f"{key}.pkl"
     stamp = {"loader_version": LOADER_VERSION, "loader_code": _loader_code_digest(), "sources": digests}
     if cache.is_file():
