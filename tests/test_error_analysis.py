@@ -80,7 +80,13 @@ def _write_run(path, label, rows, test_checksum="t" * 64):
     write_jsonl(path / "predictions.jsonl", rows)
     write_json(
         path / "metrics.json",
-        {"schema_version": SCHEMA_VERSION, "checksums": {"test": test_checksum, "kb": "k" * 64}, "ks": [1, 5]},
+        {
+            "schema_version": SCHEMA_VERSION,
+            "checksums": {"test": test_checksum, "kb": "k" * 64},
+            "ks": [1, 5],
+            "acc": {},  # a run's metrics always hold the acc table (load_run checks); errors recomputes from rows
+            "n_mentions": len(rows),
+        },
     )
     return load_run(path)
 

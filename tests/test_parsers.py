@@ -133,7 +133,9 @@ def test_pubtator_with_crlf_line_ends(tmp_path: Path) -> None:
 
 
 def test_pubtator_without_final_blank_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "short.txt", "1|t|Gout\n1|a|Pain.\n1\t0\t4\tGout\tDisease\tD006073")
+    # no blank line after the last document is fine; a last line without its newline is a cut file
+    # (tests/test_parser_integrity.py)
+    path = write(tmp_path, "short.txt", "1|t|Gout\n1|a|Pain.\n1\t0\t4\tGout\tDisease\tD006073\n")
     assert [m.id for m in pubtator_mentions(read_pubtator(path))] == ["1:0-4"]
 
 
@@ -284,8 +286,11 @@ def test_missing_file(tmp_path: Path, reader: str) -> None:
 
 
 def test_iter_lines_numbers_lines_and_drops_line_ends(tmp_path: Path) -> None:
-    path = write(tmp_path, "lines.txt", b"first\r\nsecond  \n\nlast")
+    path = write(tmp_path, "lines.txt", b"first\r\nsecond  \n\nlast\n")
     assert list(iter_lines(path)) == [(1, "first"), (2, "second  "), (3, ""), (4, "last")]
+    cut = write(tmp_path, "cut.txt", b"first\r\nsecond  \n\nla")
+    with pytest.raises(DataFormatError, match="cut.txt:4: the last line has no final newline"):
+        list(iter_lines(cut))
 
 
 def test_gzip_input(tmp_path: Path, pubtator_file: Path) -> None:

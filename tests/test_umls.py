@@ -152,7 +152,8 @@ def test_mrconso_value_errors(tmp_path):
         read_umls(empty_name, MRSTY)
     assert caught.value.line == 2
     latin1 = write(
-        tmp_path / "c.RRF", (conso_row("C9000001") + "\n").encode() + conso_row(string="Diab\xe8te").encode("latin-1")
+        tmp_path / "c.RRF",
+        (conso_row("C9000001") + "\n").encode() + (conso_row(string="Diab\xe8te") + "\n").encode("latin-1"),
     )
     with pytest.raises(DataFormatError, match="not valid utf-8") as caught:
         read_umls(latin1, MRSTY)
