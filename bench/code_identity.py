@@ -26,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.environment import package_versions
+
 #: packages whose version changes what a linker computes
 NUMERIC_LIBRARIES = ("torch", "transformers", "tokenizers", "numpy", "scipy", "scikit-learn", "accelerate", "trl")
 
@@ -144,8 +146,6 @@ def checkpoint_identities(options: Mapping[str, Any]) -> dict[str, str]:
 
 
 def library_versions() -> dict[str, str | None]:
-    from bench.environment import package_versions
-
     return package_versions(NUMERIC_LIBRARIES)
 
 

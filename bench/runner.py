@@ -107,8 +107,9 @@ def execute(
     """Run ``spec`` (or reuse its finished run) and return the record."""
     if not spec.ks or min(spec.ks) < 1:
         raise BenchError(f"k values must be positive integers, got {list(spec.ks)}")
-    if run_name is not None and check_run_name(run_name):
-        raise BenchError(check_run_name(run_name))
+    problem = check_run_name(run_name) if run_name is not None else None
+    if problem:
+        raise BenchError(problem)
     ks = tuple(sorted(set(spec.ks)))
     started = time.perf_counter()
     distributed.init()  # under `accelerate launch`: join the group now (no-op in one process)

@@ -3,15 +3,16 @@
 BioSyn (``preprocess/query_preprocess.py``) and GenBioEL (``src/data_utils/bc5cdr/prepare_dataset.py``)
 run Ab3P (Sohn et al. 2008) on every document and replace a mention that is
 an abbreviation defined in its own document by the long form. Which detector
-ran changes the data, so the detector's identity is part of every prepared
-benchmark's checksum and of every run's record (``Benchmark.protocol_details``).
+ran changes the data, so each detector carries an identity (its version, or
+the binary's digest) for the profiles to put in the data checksum and the run
+record (:meth:`Expander.record`); the profiles that use them are not wired yet.
 
 Three detectors, chosen in this order unless ``BIOEL_BENCH_EXPANDER`` names one:
 
 ``ab3p``
     the Ab3P binary itself (``identify_abbr``), as BioSyn runs it: found through
-    ``BIOEL_BENCH_AB3P`` (its path) or on ``PATH``. One subprocess per document
-    set; its output lines ``  SF|LF|precision`` are read back per document.
+    ``BIOEL_BENCH_AB3P`` (its path) or on ``PATH``. One subprocess per document,
+    as BioSyn runs it; its output lines ``  SF|LF|precision`` are read back.
 ``pyab3p``
     Ab3P's own C++ code compiled as a Python extension (PyPI ``pyab3p``), so
     the same algorithm without a binary to install. Not a fallback: it is Ab3P.
@@ -20,8 +21,8 @@ Three detectors, chosen in this order unless ``BIOEL_BENCH_EXPANDER`` names one:
     ``abbreviations`` (a faithful port of the 2003 reference implementation;
     ``abbreviation-extractor`` and scispaCy's detector were the other candidates:
     the first is unversioned-new and undocumented, the second pulls in spaCy and
-    a model we cannot download). Ab3P finds more pairs, so results under this
-    detector are flagged (``flags["abbreviation_fallback"]``) like a closed-world KB.
+    a model we cannot download). It finds other pairs than Ab3P, so results
+    under it are to be flagged like a closed-world KB (:func:`fallback_flag`).
 
 We wrap the detectors rather than write one because each is a published,
 maintained implementation; what is ours is only the per-document cache and

@@ -85,7 +85,7 @@ def biosyn_clean(
     if lowercase:
         text = text.lower()
     if typos:
-        text = " ".join(typos.get(token, token) for token in text.split()).strip()
+        text = " ".join(typos.get(token, token) for token in text.split())
     if remove_punctuation:
         pattern = _BIOSYN_PUNCT.get(keep) or _punctuation_regex(keep)
         text = " ".join(pattern.split(text)).strip()

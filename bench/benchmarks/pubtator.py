@@ -65,7 +65,7 @@ def read_pubtator(path: str | Path, id_form: re.Pattern[str] | None = None) -> l
     documents: list[Document] = []
     current: Document | None = None
     pending_title: tuple[str, str, int] | None = None
-    seen_spans: dict[int, dict[tuple[int, int, str], int]] = {}
+    spans: dict[tuple[int, int, str], int] = {}  # (start, end, type) -> line, in the current document
     for number, line in iter_lines(path):
         if not line.strip():
             if pending_title is not None:
@@ -83,6 +83,7 @@ def read_pubtator(path: str | Path, id_form: re.Pattern[str] | None = None) -> l
             if pending_title is None or pending_title[0] != pmid:
                 raise DataFormatError(path, number, f"abstract of {pmid!r} without its title line")
             current = Document(pmid, pending_title[1], abstract, line=pending_title[2])
+            spans = {}
             documents.append(current)
             pending_title = None
             continue
@@ -113,12 +114,11 @@ def read_pubtator(path: str | Path, id_form: re.Pattern[str] | None = None) -> l
         if not fields[4].strip():
             raise DataFormatError(path, number, "empty entity type field")
         if id_form is not None:
-            for part in COMPOSITE_SEPARATORS.split(fields[5].strip()):
-                if not id_form.fullmatch(part.strip()):
-                    shown = part.strip() if len(part) <= 40 else part.strip()[:40] + "..."
+            for part in (p.strip() for p in COMPOSITE_SEPARATORS.split(fields[5].strip())):
+                if not id_form.fullmatch(part):
+                    shown = part if len(part) <= 40 else part[:40] + "..."
                     raise DataFormatError(path, number, f"concept id {shown!r} is not a MeSH, OMIM or -1 id")
-        key = (start, end, fields[4])
-        first = seen_spans.setdefault(id(current), {}).setdefault(key, number)
+        first = spans.setdefault((start, end, fields[4]), number)
         if first != number:
             raise DataFormatError(
                 path, number, f"annotation {start}-{end} {fields[4]} repeats the one on line {first} (duplicated line?)"

@@ -131,18 +131,26 @@ def _read_stamps(root: Path) -> dict[str, dict[str, Any]]:
     return data if isinstance(data, dict) else {}
 
 
-def record_prepared(root: Path, name: str, digest: str) -> None:
-    """Remember a prepared file's size, mtime and sha256 (``prepare`` calls this once per file)."""
-    stamps = _read_stamps(root)
-    stat = (root / name).stat()
-    stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+def _write_stamps(root: Path, stamps: Mapping[str, Any]) -> None:
     tmp = root / (STAMPS + ".tmp")
     tmp.write_text(json.dumps(stamps, indent=1, sort_keys=True), encoding="utf-8")
     tmp.replace(root / STAMPS)
 
 
-def verified_digest(root: Path, name: str, path: Path) -> str:
-    """sha256 of a prepared file, checked against what ``prepare`` recorded.
+def _stamp(path: Path, digest: str) -> dict[str, Any]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+
+
+def record_prepared(root: Path, name: str, digest: str) -> None:
+    """Remember a prepared file's size, mtime and sha256 (``prepare`` calls this once per file)."""
+    stamps = _read_stamps(root)
+    stamps[name] = _stamp(root / name, digest)
+    _write_stamps(root, stamps)
+
+
+def verified_digests(root: Path, sources: Mapping[str, Path | None]) -> dict[str, str | None]:
+    """sha256 of each prepared file (None for an absent optional one), checked against what ``prepare`` recorded.
 
     Same size and mtime as recorded: the recorded digest (no re-hash on every
     load). Otherwise the file is hashed; a digest that differs from the record
@@ -151,21 +159,33 @@ def verified_digest(root: Path, name: str, path: Path) -> str:
     A file laid in the data dir by hand, without ``prepare``, has no record and
     is hashed as it is.
     """
-    stamp = _read_stamps(root).get(name)
-    stat = path.stat()
-    if stamp and stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
-        return str(stamp["sha256"])
-    digest = sha256_file(path)
-    if stamp and digest != stamp.get("sha256"):
-        family = name.split("/")[0]
-        raise BenchError(
-            f"{path}: changed since it was prepared ({stat.st_size} bytes, sha256 {digest[:12]}; prepare recorded "
-            f"{stamp.get('size')} bytes, sha256 {str(stamp.get('sha256'))[:12]}). Prepare it again: "
-            f"bioel-bench prepare {family} --from DIR (a folder with the official files)"
-        )
-    if stamp:
-        record_prepared(root, name, digest)  # only touched: same bytes, new mtime
-    return digest
+    stamps = _read_stamps(root)
+    touched = False
+    digests: dict[str, str | None] = {}
+    for name, path in sorted(sources.items()):
+        if path is None:
+            digests[name] = None
+            continue
+        stamp = stamps.get(name)
+        stat = path.stat()
+        if stamp and stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
+            digests[name] = str(stamp["sha256"])
+            continue
+        digest = sha256_file(path)
+        if stamp and digest != stamp.get("sha256"):
+            family = name.split("/")[0]
+            raise BenchError(
+                f"{path}: changed since it was prepared ({stat.st_size} bytes, sha256 {digest[:12]}; prepare "
+                f"recorded {stamp.get('size')} bytes, sha256 {str(stamp.get('sha256'))[:12]}). Prepare it again: "
+                f"bioel-bench prepare {family} --from DIR (a folder with the official files)"
+            )
+        if stamp:  # only touched: same bytes, new mtime
+            stamps[name] = _stamp(path, digest)
+            touched = True
+        digests[name] = digest
+    if touched:
+        _write_stamps(root, stamps)
+    return digests
 
 
 def cached_build(
@@ -176,8 +196,7 @@ def cached_build(
     The cache file stores the digests it was built from; a changed source file
     (or a newer loader) is detected and the benchmark rebuilt, never reused.
     """
-    root = raw_dir(data_dir)
-    digests = {name: verified_digest(root, name, path) if path else None for name, path in sorted(sources.items())}
+    digests = verified_digests(raw_dir(data_dir), sources)
     cache = default_data_dir(data_dir) / "prepared" / f"{key}.pkl"
     stamp = {"loader_version": LOADER_VERSION, "loader_code": _loader_code_digest(), "sources": digests}
     if cache.is_file():
