@@ -30,6 +30,7 @@ from bench.code_identity import result_identity
 from bench.environment import describe_environment
 from bench.errors import BenchError
 from bench.linker import Candidate, FitConfig, Linker, options_to_dict, rank
+from bench.locks import exclusive
 from bench.mention import Mention
 from bench.metrics import (
     DEFAULT_KS,
@@ -118,7 +119,6 @@ def execute(
     if isinstance(benchmark, BenchmarkSuite):
         return execute_suite(benchmark, spec, out_dir, run_name=run_name, force=force, data_dir=data_dir, log=log)
     load_s = time.perf_counter() - started
-    test = benchmark.split(spec.split)
     linker_cls = SYSTEMS.get(spec.system)
     linker: Linker = linker_cls.from_settings(dict(spec.settings))
     config = {
@@ -142,7 +142,29 @@ def execute(
     existing = _finished(final, key, force, log)
     if existing is not None:
         return existing
+    before = _published_stamp(final)
+    with exclusive(final, f"run {final.name}", log):
+        if _published_stamp(final) != before:  # an identical request held the lock and has just finished
+            log(f"reusing {final}, finished by another process while this one waited")
+            return _finished(final, key, False, lambda _: None)
+        return _execute_locked(spec, benchmark, linker, config, key, final, ks, started, load_s, log)
 
+
+def _execute_locked(
+    spec: RunSpec,
+    benchmark: Benchmark,
+    linker: Linker,
+    config: dict[str, Any],
+    key: str,
+    final: Path,
+    ks: tuple[int, ...],
+    started: float,
+    load_s: float,
+    log=print,
+) -> RunRecord:
+    """Train, predict, score and publish one run; the caller holds the run's lock."""
+    checksums = benchmark.checksums
+    test = benchmark.split(spec.split)
     partial = partial_dir(final)
     resumed = partial.exists()
     if resumed:
@@ -222,6 +244,15 @@ def execute(
     commit_run(partial, final)
     distributed.barrier()
     return load_run(final)
+
+
+def _published_stamp(final: Path) -> int | None:
+    """When ``final``'s metrics were written (ns), None before it is published: tells a run that waited
+    for the lock whether the other process published this run meanwhile (seen the same on every rank)."""
+    try:
+        return (final / METRICS).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _finished(final: Path, key: str, force: bool, log) -> RunRecord | None:
@@ -378,11 +409,16 @@ def execute_suite(
             "predict_s": round(sum(m.metrics["timings"]["predict_s"] for m in members), 3),
         },
     }
-    partial = partial_dir(final)
-    partial.mkdir(parents=True, exist_ok=True)
-    write_json(partial / CONFIG, config)
-    write_json(partial / ENVIRONMENT, describe_environment())
-    write_jsonl(partial / PREDICTIONS, rows)
-    write_json(partial / METRICS, metrics)
-    commit_run(partial, final)
+    before = _published_stamp(final)
+    with exclusive(final, f"run {final.name}", log):
+        if _published_stamp(final) != before:
+            log(f"reusing {final}, finished by another process while this one waited")
+            return _finished(final, key, False, lambda _: None)
+        partial = partial_dir(final)
+        partial.mkdir(parents=True, exist_ok=True)
+        write_json(partial / CONFIG, config)
+        write_json(partial / ENVIRONMENT, describe_environment())
+        write_jsonl(partial / PREDICTIONS, rows)
+        write_json(partial / METRICS, metrics)
+        commit_run(partial, final)
     return load_run(final)

@@ -69,8 +69,9 @@ def test_an_angel_run_in_two_processes_writes_one_complete_run(tmp_path):
         {"BIOEL_BENCH_DATA": str(tmp_path / "data")},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    runs = sorted(out.iterdir())
+    runs = sorted(p for p in out.iterdir() if not p.name.startswith("."))  # .NAME.lock: the run's lock file
     assert len(runs) == 1 and not runs[0].name.endswith(".partial"), runs
+    assert (out / f".{runs[0].name}.lock").is_file()  # one lock, taken by the main process only
     run = runs[0]
     assert json.loads((run / "environment.json").read_text())["processes"] == 2
     for stage in ("pretrain", "finetune"):

@@ -15,6 +15,7 @@ import random
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from bench import distributed
 from bench.generative.model import load_seq2seq
 from bench.generative.sequences import decoder_example, pad, source_text
 from bench.kb import KnowledgeBase
+from bench.locks import exclusive
 from bench.mention import Mention
 from bench.normalize import normalize_name
 
@@ -171,7 +173,28 @@ def run_stage(
     both arms of a comparison share one positive-only model.
     """
     log = log or _stderr
-    stage_dir = Path(work_dir) / name
+    # Two runs that need the same shared stage (genbioel and angel started together) train it once:
+    # the second waits for the first and then copies its result.
+    with exclusive(shared, f"[{name}] the shared stage", log) if shared is not None else nullcontext():
+        return _run_stage_locked(
+            name, model, tokenizer, examples, Path(work_dir), settings, seed, dev_evaluator, progress, log, shared
+        )
+
+
+def _run_stage_locked(
+    name: str,
+    model: torch.nn.Module,
+    tokenizer,
+    examples: Sequence[Example],
+    work_dir: Path,
+    settings: StageSettings,
+    seed: int,
+    dev_evaluator: Callable[[torch.nn.Module], dict[str, float]] | None,
+    progress: bool,
+    log,
+    shared: Path | None,
+) -> torch.nn.Module:
+    stage_dir = work_dir / name
     final = stage_dir / "final"
     with distributed.main_first():  # files are the main process's; the others read them after it
         if distributed.is_main():
