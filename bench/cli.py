@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -363,6 +364,9 @@ def _guarded(call, debug: bool = False) -> int:
         return 2
 
 
+hint_for_file = "a file stands where a folder is needed; choose another path"
+
+
 def describe_error(error: BaseException) -> str:
     """One line for an error: ours as written, an OS error with its file and what to do."""
     if isinstance(error, BenchError):
@@ -370,10 +374,13 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, OSError):
         where = error.filename or ""
         reason = error.strerror or str(error)
+        if error.errno == errno.EEXIST and where and Path(where).is_file():  # mkdir over a file
+            return f"{where}: is a file ({hint_for_file})"
         hint = {
             errno.EACCES: "check the folder's permissions or choose another with --out / --data-dir",
             errno.EROFS: "the file system is read-only; choose another folder with --out / --data-dir",
-            errno.ENOTDIR: "a file stands where a folder is needed; choose another path",
+            errno.ENOTDIR: hint_for_file,
+            errno.EPERM: "the system does not let anyone write here; choose another folder with --out / --data-dir",
             errno.EEXIST: "remove it or choose another path",
             errno.ENOSPC: "the disk is full; free space and run the same command again (it resumes)",
         }.get(error.errno or 0, "run again with --debug for the traceback")

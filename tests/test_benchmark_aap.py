@@ -106,11 +106,16 @@ def test_read_kb_fixture() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "problem"),
     [
-        ('{"1": [["primary", "A"]],\n "2": [["primary", "B"]]\n "3": [["primary", "C"]]}', 3, "invalid JSON"),
-        ('{"1": [["primary", "A"]],\n "1": [["primary", "B"]]}', 2, "listed twice"),
-        ('{"1": [["primary", "A"]],\n "2": [["primary"]]}', 2, "not a [type, name] pair"),
-        ('{"1": [["primary", "A"]],\n "2": []}', 2, "expected a list"),
-        ('{"1": [["primary", "A"]],\n "2": [["primary", " "]]}', 2, "empty name"),
+        (
+            '{"1000001": [["primary", "A"]],\n "1000002": [["primary", "B"]]\n "1000003": [["primary", "C"]]}',
+            3,
+            "invalid JSON",
+        ),
+        ('{"1000001": [["primary", "A"]],\n "1000001": [["primary", "B"]]}', 2, "listed twice"),
+        ('{"1000001": [["primary", "A"]],\n "1000002": [["primary"]]}', 2, "not a [type, name] pair"),
+        ('{"1000001": [["primary", "A"]],\n "1000002": []}', 2, "expected a list"),
+        ('{"1000001": [["primary", "A"]],\n "1000002": [["primary", " "]]}', 2, "empty name"),
+        ('{"1000001": [["primary", "A"]],\n "2971Z2003": [["primary", "B"]]}', 2, "not a SNOMED CT / AMT identifier"),
         ('[["primary", "A"]]', 1, "expected a non-empty JSON object"),
         ("{}", 1, "expected a non-empty JSON object"),
     ],

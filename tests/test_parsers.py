@@ -230,11 +230,21 @@ def test_pubtator_errors_name_file_and_line(tmp_path: Path, case: str) -> None:
 
 
 MEDIC_ERRORS = {
-    "line without ||": (["D1||Breast Neoplasms", "D2|Ovarian Neoplasms"], 2, "'||'"),
-    "concept without a name": (["D1||Breast Neoplasms", "", "D2|| | "], 3, "D2 has no name"),
-    "duplicate concept id": (["D1||Breast Neoplasms", "D2||Ovarian Neoplasms", "MESH:D1||Again"], 3, "line 1"),
-    "empty id": (["D1||Breast Neoplasms", "||Nameless id"], 2, "empty concept id"),
-    "alt id of two concepts": (["D1|123||Breast Neoplasms", "D2|123||Ovarian Neoplasms"], 2, "OMIM:123"),
+    "line without ||": (["D000001||Breast Neoplasms", "D000002|Ovarian Neoplasms"], 2, "'||'"),
+    "concept without a name": (["D000001||Breast Neoplasms", "", "D000002|| | "], 3, "D000002 has no name"),
+    "duplicate concept id": (
+        ["D000001||Breast Neoplasms", "D000002||Ovarian Neoplasms", "MESH:D000001||Again"],
+        3,
+        "line 1",
+    ),
+    "empty id": (["D000001||Breast Neoplasms", "||Nameless id"], 2, "empty concept id"),
+    "alt id of two concepts": (
+        ["D000001|123456||Breast Neoplasms", "D000002|123456||Ovarian Neoplasms"],
+        2,
+        "OMIM:123456",
+    ),
+    "junk id": (["D000001||Breast Neoplasms", "2971Z2003||Junk"], 2, "'2971Z2003' is not a MeSH"),
+    "short MeSH id": (["D000001||Breast Neoplasms", "D12||Too short"], 2, "'D12' is not a MeSH"),
 }
 
 
@@ -265,7 +275,7 @@ READERS: dict[str, Callable[[Path], object]] = {
 def test_invalid_utf8_names_the_line(tmp_path: Path, reader: str) -> None:
     content = {
         "pubtator": b"100|t|Breast cancer genes.\n100|a|Ovarian \xff tumours.\n",
-        "medic": b"D1||Breast Neoplasms\nD2||Ovarian \xff Neoplasms\n",
+        "medic": b"D000001||Breast Neoplasms\nD000002||Ovarian \xff Neoplasms\n",
         "iter_lines": b"line one\nline \xff two\n",
     }[reader]
     path = write(tmp_path, "bad_bytes.txt", content)
@@ -303,10 +313,10 @@ def test_gzip_input(tmp_path: Path, pubtator_file: Path) -> None:
 
 def test_gzip_medic(tmp_path: Path) -> None:
     gz = tmp_path / "medic.txt.gz"
-    gz.write_bytes(gzip.compress(b"D1|123||Breast Neoplasms|Breast Cancer\n"))
+    gz.write_bytes(gzip.compress(b"D000001|123456||Breast Neoplasms|Breast Cancer\n"))
     kb = read_medic_flat(gz)
-    assert kb.concepts == {"D1": ("Breast Neoplasms", "Breast Cancer")}
-    assert kb.resolve_id("OMIM:123") == "D1"
+    assert kb.concepts == {"D000001": ("Breast Neoplasms", "Breast Cancer")}
+    assert kb.resolve_id("OMIM:123456") == "D000001"
 
 
 def test_gzip_with_a_bad_byte_names_the_line(tmp_path: Path) -> None:

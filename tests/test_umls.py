@@ -178,8 +178,11 @@ def test_mrsty_errors_name_file_and_line(tmp_path):
         read_umls(MRCONSO, two_numbers)
     assert caught.value.line == 2
     empty = write(tmp_path / "MRSTY3.RRF", "C9000001||B2.2.1.2.1|Disease or Syndrome|AT1||\n")
-    with pytest.raises(DataFormatError, match="empty CUI, TUI or STN"):
+    with pytest.raises(DataFormatError, match="empty TUI or STN"):
         read_umls(MRCONSO, empty)
+    junk = write(tmp_path / "MRSTY4.RRF", "C90000X1|T047|B2.2.1.2.1|Disease or Syndrome|AT1||\n")
+    with pytest.raises(DataFormatError, match="'C90000X1' is not a UMLS CUI"):
+        read_umls(MRCONSO, junk)
 
 
 def test_iter_rrf_yields_line_numbers_and_values():

@@ -19,6 +19,7 @@ mean over folds, with significance tested on the pooled per-mention outcomes
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from bench.benchmark import Benchmark, BenchmarkSuite
@@ -49,6 +50,17 @@ def _decode(line: str) -> str:
         return line
 
 
+# AskAPatient's labels are SNOMED CT and Australian Medicines Terminology identifiers: digits only
+# (7 to 18 in the official files).
+AAP_ID_FORM = re.compile(r"\d{6,18}")
+
+
+def _check_aap_id(path: Path, line: int | None, concept_id: str) -> None:
+    if not AAP_ID_FORM.fullmatch(concept_id):
+        shown = concept_id if len(concept_id) <= 40 else concept_id[:40] + "..."
+        raise DataFormatError(path, line, f"concept id {shown!r} is not a SNOMED CT / AMT identifier (digits)")
+
+
 def read_aap_fold(path: str | Path, fold: int, split: str) -> list[Mention]:
     """Mentions of one fold file, ids ``fold<i>:<split>:<line>``; errors name file:line."""
     path = Path(path)
@@ -67,6 +79,8 @@ def read_aap_fold(path: str | Path, fold: int, split: str) -> list[Mention]:
             raise DataFormatError(path, number, "empty concept id")
         if not text:
             raise DataFormatError(path, number, "empty mention")
+        for part in COMPOSITE_SEPARATORS.split(concept_id):
+            _check_aap_id(path, number, part.strip())
         mention_id = f"fold{fold}:{split}:{number}"
         if COMPOSITE_SEPARATORS.search(concept_id):  # none in the official files
             groups = parse_gold_ids(concept_id)
@@ -117,6 +131,7 @@ def read_aap_kb(path: str | Path, name: str = "AskAPatient KB (askapatient.json)
     for concept_id, entries in payload.items():
         if not concept_id.strip():
             raise DataFormatError(path, where(concept_id), "empty concept id")
+        _check_aap_id(path, where(concept_id), concept_id.strip())
         if not isinstance(entries, list) or not entries:
             raise DataFormatError(path, where(concept_id), f"concept {concept_id}: expected a list of [type, name]")
         primary, other = [], []

@@ -28,6 +28,7 @@ definition as context; :func:`kb_definitions` reads them from any KB.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -62,6 +63,20 @@ _KINDS: dict[str, tuple[tuple[str, ...], str, str, str | None]] = {
     "diseases": (DISEASE_FIELDS, "DiseaseName", "DiseaseID", "AltDiseaseIDs"),
     "chemicals": (CHEMICAL_FIELDS, "ChemicalName", "ChemicalID", None),
 }
+
+
+# The id forms CTD's vocabularies use: MESH:D/C numbers (and MESH:C, the disease root), OMIM:numbers and
+# Disease Ontology DO:DOID:numbers.
+CTD_ID_FORM = re.compile(r"MESH:(?:[CD]\d{6,9}|C)|OMIM:\d{6}|DO:DOID:\d+")
+
+
+def _checked_id(path: Path, number: int, token: str, column: str) -> str:
+    """``token`` in its canonical spelling, or a file:line error when it fits none of CTD's id forms."""
+    token = token.strip()
+    if not CTD_ID_FORM.fullmatch(token):
+        shown = token if len(token) <= 40 else token[:40] + "..."
+        raise DataFormatError(path, number, f"{column} {shown!r} is not a MESH:, OMIM: or DO:DOID: id")
+    return ctd_id(token)
 
 
 def ctd_id(token: str) -> str:
@@ -142,7 +157,7 @@ def read_ctd_vocabulary(path: str | Path, kind: str, name: str | None = None) ->
         raw_id = row[columns[id_col]].strip()
         if not raw_id:
             raise DataFormatError(path, number, f"empty {id_col}")
-        concept_id = ctd_id(raw_id)
+        concept_id = _checked_id(path, number, raw_id, id_col)
         if not concept_name:
             raise DataFormatError(path, number, f"concept {raw_id} has an empty {name_col}")
         if concept_id in concepts:
@@ -158,7 +173,7 @@ def read_ctd_vocabulary(path: str | Path, kind: str, name: str | None = None) ->
         for token in row[columns[alt_col]].split("|"):
             if not token.strip():
                 continue
-            alt = ctd_id(token)
+            alt = _checked_id(path, number, token, alt_col)
             if alt == concept_id:
                 continue
             if alt in alt_ids:

@@ -9,11 +9,17 @@ to it, so a gold ``OMIM:613097`` finds the MeSH concept that lists it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bench.benchmarks.textio import iter_lines
 from bench.errors import DataFormatError
 from bench.kb import KnowledgeBase
+
+# The id forms of the flat file: MeSH descriptors and supplementary concepts (D/C + digits, with or
+# without MESH:), OMIM numbers (six digits, with or without OMIM:), and the MeSH disease root "C"
+# (its line 38, "C||Diseases").
+MEDIC_ID_FORM = re.compile(r"(?:MESH:)?[CD]\d{6,9}|(?:OMIM:)?\d{6}|C")
 
 
 def medic_id(token: str) -> str:
@@ -38,9 +44,14 @@ def read_medic_flat(path: str | Path, name: str = "MEDIC") -> KnowledgeBase:
         if "||" not in line:
             raise DataFormatError(path, number, "expected 'ID[|altID...]||Name|Synonym...' (no '||' separator)")
         id_part, name_part = line.split("||", 1)
-        ids = [medic_id(t) for t in id_part.split("|")]
-        if not ids or any(not i for i in ids):
+        tokens = [t.strip() for t in id_part.split("|")]
+        if any(not t for t in tokens):
             raise DataFormatError(path, number, f"empty concept id in {id_part!r}")
+        for token in tokens:
+            if not MEDIC_ID_FORM.fullmatch(token):
+                shown = token if len(token) <= 40 else token[:40] + "..."
+                raise DataFormatError(path, number, f"id {shown!r} is not a MeSH (D/C number), OMIM number or C")
+        ids = [medic_id(t) for t in tokens]
         names = [n.strip() for n in name_part.split("|") if n.strip()]
         if not names:
             raise DataFormatError(path, number, f"concept {ids[0]} has no name")

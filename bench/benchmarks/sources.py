@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ def cached_build(
             pass  # a damaged or outdated cache is rebuilt
     benchmark = build()
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
+    tmp = cache.with_suffix(f".tmp-{os.getpid()}")  # two processes building at once never share a file
     with open(tmp, "wb") as handle:
         pickle.dump((stamp, benchmark), handle, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(cache)

@@ -34,6 +34,7 @@ million ids), MRCONSO once, keeping only the names of concepts in scope.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -45,6 +46,9 @@ from bench.normalize import normalize_name
 
 MRCONSO_FIELDS = "CUI LAT TS LUI STT SUI ISPREF AUI SAUI SCUI SDUI SAB TTY CODE STR SRL SUPPRESS CVF".split()
 MRSTY_FIELDS = "CUI TUI STN STY ATUI CVF".split()
+CUI_FORM = re.compile(r"C\d{7}")  # a UMLS concept unique identifier
+# Fields every MRCONSO row fills in a release (the filters below read them).
+_REQUIRED_MRCONSO = ("LAT", "TS", "STT", "ISPREF", "AUI", "SAB", "TTY", "STR")
 _C = {name: i for i, name in enumerate(MRCONSO_FIELDS)}
 _S = {name: i for i, name in enumerate(MRSTY_FIELDS)}
 
@@ -106,8 +110,10 @@ def semantic_tree(mrsty: str | Path) -> dict[str, str]:
     first_line: dict[str, int] = {}
     for number, values in iter_rrf(mrsty, MRSTY_FIELDS):
         tui, stn = values[_S["TUI"]], values[_S["STN"]]
-        if not values[_S["CUI"]] or not tui or not stn:
-            raise DataFormatError(mrsty, number, "empty CUI, TUI or STN")
+        if not tui or not stn:
+            raise DataFormatError(mrsty, number, "empty TUI or STN")
+        if not CUI_FORM.fullmatch(values[_S["CUI"]]):
+            raise DataFormatError(mrsty, number, f"CUI {values[_S['CUI']][:40]!r} is not a UMLS CUI (C + 7 digits)")
         known = tree.get(tui)
         if known is None:
             tree[tui] = stn
@@ -196,11 +202,14 @@ def read_umls(
     for number, values in iter_rrf(mrconso, MRCONSO_FIELDS):
         counts["rows read"] += 1
         cui = values[_C["CUI"]]
-        if not cui:
-            raise DataFormatError(mrconso, number, "empty CUI")
+        if not CUI_FORM.fullmatch(cui):
+            raise DataFormatError(mrconso, number, f"CUI {cui[:40]!r} is not a UMLS CUI (C + 7 digits)")
         if cui != group_cui:
             close_group()
             group_cui, group = cui, []
+        for field in _REQUIRED_MRCONSO:  # a blank one would silently move the row to a filtered-out count
+            if not values[_C[field]]:
+                raise DataFormatError(mrconso, number, f"empty {field}")
         suppress = values[_C["SUPPRESS"]]
         if suppress not in SUPPRESS_VALUES:
             raise DataFormatError(mrconso, number, f"SUPPRESS must be one of O, E, Y, N; got {suppress!r}")
