@@ -34,6 +34,7 @@ from bench.benchmarks.ctd import read_ctd_diseases
 from bench.benchmarks.medic import read_medic_flat
 from bench.benchmarks.medmentions import read_medmentions
 from bench.benchmarks.pubtator import MESH_OMIM_IDS, pubtator_mentions, read_pubtator
+from bench.benchmarks.snomed import read_snomed_kb
 from bench.benchmarks.umls import read_umls
 from bench.errors import BenchError
 from tests.conftest import SHARED_DATA
@@ -109,6 +110,11 @@ def _medmentions_parse(corpus: Path) -> Signature:
 
 
 MEDMENTIONS_LISTS = (("train", "trng"), ("dev", "dev"), ("test", "test"))
+
+
+def _snomed_seed(folder: Path) -> Path:
+    _copy(FIXTURES / "snomed" / "sct2_Concept_Snapshot.txt", folder / "sct2_Concept_Snapshot.txt")
+    return _copy(FIXTURES / "snomed" / "sct2_Description_Snapshot-en.txt", folder / "sct2_Description_Snapshot-en.txt")
 
 
 def _mrconso_seed(folder: Path) -> Path:
@@ -198,6 +204,14 @@ FORMATS = [
         lambda p: _kb(read_ctd_diseases(p)),
         re.compile(r"^[^#]"),
         re.compile(r"^[^\t]*\t([^\t\n]+)"),
+        "\t",
+    ),
+    Format(
+        "SNOMED CT RF2 descriptions",
+        _snomed_seed,
+        lambda p: _kb_names(read_snomed_kb(p, p.parent / "sct2_Concept_Snapshot.txt")),
+        re.compile(r"^\d+\t"),
+        re.compile(r"^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t([^\t\n]+)"),
         "\t",
     ),
     Format(

@@ -59,6 +59,9 @@ def strip_semantic_tag(fsn: str) -> str:
     return match.group("term") if match else fsn.strip()
 
 
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
 def _rows(path: Path, header: tuple[str, ...], what: str):
     """(line, fields) of an RF2 file after checking its header and column count."""
     first = True
@@ -139,8 +142,11 @@ def read_rf2_descriptions(
         _check_unique(path, lines, description_id, number)
         counts["descriptions"] += 1
         counts["latest_effective_time"] = max(counts["latest_effective_time"], int(effective))
-        if not _SCTID.match(concept_id):
-            raise DataFormatError(path, number, f"conceptId {concept_id!r} is not a SNOMED CT identifier")
+        for column, value in (("conceptId", concept_id), ("typeId", type_id)):
+            if not _SCTID.match(value):
+                raise DataFormatError(path, number, f"{column} {value!r} is not a SNOMED CT identifier")
+        if not _LANGUAGE.match(language):  # a damaged code would silently count as "other languages"
+            raise DataFormatError(path, number, f"languageCode {language!r} is not an ISO 639-1 code")
         if concepts is not None and concept_id not in concepts:
             raise DataFormatError(
                 path, number, f"concept {concept_id} is not in the concept file (files from different releases?)"
