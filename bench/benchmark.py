@@ -16,6 +16,7 @@ from bench.checksum import sha256_records
 from bench.errors import UnknownNameError
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
+from bench.protocols import PROFILE_VERSIONS
 
 TRAIN, DEV, TEST = "train", "dev", "test"
 
@@ -35,8 +36,13 @@ class Benchmark:
     kb: KnowledgeBase
     card: Mapping[str, Any] = field(default_factory=dict)
     source_files: Mapping[str, str] = field(default_factory=dict)
-    protocol: str = "angel"
+    protocol: str = "official"
     flags: Mapping[str, Any] = field(default_factory=dict)
+    # What the protocol profile did, per split and step ({"test": {"expanded": 243, ...}, "kb": {...}}),
+    # and which abbreviation detector ran (None when the profile uses none): stats and cards show the
+    # first, the data checksum covers the profile, its version and the detector.
+    steps: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    expander: str | None = None
 
     def __post_init__(self) -> None:
         splits = {name: tuple(mentions) for name, mentions in self.splits.items()}
@@ -72,13 +78,20 @@ class Benchmark:
             "splits": {name: self.split_checksum(name) for name in sorted(self.splits)},
             "kb": self.kb.checksum,
             "sources": dict(sorted(self.source_files.items())),
+            "protocol": self.protocol_record(),
         }
+
+    def protocol_record(self) -> dict[str, Any]:
+        """The profile, its version and the abbreviation detector: runs that differ in any are not compared."""
+        return {"profile": self.protocol, "version": PROFILE_VERSIONS.get(self.protocol), "expander": self.expander}
 
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "protocol": self.protocol,
+            "protocol_record": self.protocol_record(),
             "splits": {name: len(m) for name, m in self.splits.items()},
+            "steps": {name: dict(counts) for name, counts in self.steps.items()},
             "kb": self.kb.summary(),
             "flags": dict(self.flags),
         }

@@ -19,6 +19,7 @@ import yaml
 
 from bench.cli_types import positive_int, run_name
 from bench.errors import BenchError
+from bench.protocols import ALIASES, DEFAULT_PROFILE, PROFILES
 
 EPILOG = "Example: bioel-bench run --system tfidf --benchmark demo"
 
@@ -137,6 +138,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     from bench.benchmarks.prepare import prepare
 
+    if args.layout != "official":
+        from bench.benchmarks.processed import prepare_processed
+
+        if args.source is None:
+            raise BenchError(f"--layout {args.layout} needs --from DIR (the folder of the paper's processed files)")
+        prepare_processed(args.benchmark, args.layout, args.source, args.data_dir)
+        return 0
     report = prepare(args.benchmark, from_dir=args.source, data_dir=args.data_dir, mirror=args.mirror)
     from tabulate import tabulate
 
@@ -196,6 +204,16 @@ def render_stats(stats: dict[str, Any]) -> str:
             f"test mentions seen in train+dev: {overlap['mentions_seen']} ({overlap['mentions_seen_pct']}%); "
             f"with concepts seen: {overlap['concepts_seen']} ({overlap['concepts_seen_pct']}%)"
         )
+    record = stats.get("protocol_record") or {}
+    if record.get("expander"):
+        lines.append(f"abbreviations detected by {record['expander']}")
+    steps = stats.get("steps") or {}
+    if steps:
+        names = sorted({step for counts in steps.values() for step in counts})
+        columns = [s for s in ("train", "dev", "test", "kb") if s in steps]
+        table = [[step, *(steps[c].get(step, "") for c in columns)] for step in names]
+        lines.append(f"what profile {stats['protocol']} did (per split; kb = the knowledge base):")
+        lines.append(tabulate(table, headers=["step", *columns]))
     for flag, value in stats["flags"].items():
         lines.append(f"flag {flag}: {value}")
     return "\n".join(lines)
@@ -239,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--name", type=run_name, default=None, help="run directory name (default: derived from the config)"
     )
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a system option (repeatable)")
-    run.add_argument("--profile", default="angel", help="protocol profile of the benchmark (default: angel)")
+    run.add_argument("--profile", default=DEFAULT_PROFILE, help=PROFILE_HELP)
     run.add_argument(
         "--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or the user cache)"
     )
@@ -280,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("benchmark", help="a benchmark or family name (e.g. ncbi-disease, bc5cdr, aap)")
     prep.add_argument("--from", dest="source", default=None, help="a folder holding the official files")
     prep.add_argument("--mirror", default=None, help="base URL of a mirror laid out like that folder")
+    prep.add_argument(
+        "--layout",
+        choices=("official", "biosyn", "genbioel"),
+        default="official",
+        help="what --from holds: the official files (default), or BioSyn's / GenBioEL's processed files "
+        "(then run with --profile biosyn-processed / genbioel-processed)",
+    )
     prep.add_argument("--data-dir", default=None, help="prepared-data folder (default: $BIOEL_BENCH_DATA or cache)")
     prep.set_defaults(func=cmd_prepare)
 
@@ -290,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         "overlap with train+dev.",
     )
     stats.add_argument("benchmark")
-    stats.add_argument("--profile", default="angel")
+    stats.add_argument("--profile", default=DEFAULT_PROFILE, help=PROFILE_HELP)
     stats.add_argument("--data-dir", default=None)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
@@ -364,6 +389,11 @@ def _guarded(call, debug: bool = False) -> int:
         return 2
 
 
+PROFILE_HELP = (
+    f"protocol profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE}; "
+    + ", ".join(f"{alias} = {target}" for alias, target in ALIASES.items())
+    + "); see datasets/protocols/"
+)
 hint_for_file = "a file stands where a folder is needed; choose another path"
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.errors import IncomparableRunsError
 from bench.metrics import Rule, correct_at, hit_ranks
+from bench.protocols import run_profile
 from bench.results import RunRecord
 from bench.significance import compare_paired
 
@@ -24,12 +25,30 @@ def check_comparable(a: RunRecord, b: RunRecord) -> None:
     problems = []
     if a.config.get("split") != b.config.get("split"):
         problems.append(f"split {a.config.get('split')!r} vs {b.config.get('split')!r}")
+    pa, pb = _protocol(a), _protocol(b)
+    if pa != pb:
+        problems.append(f"protocols differ ({_show(pa)} vs {_show(pb)})")
     if ca.get("test") != cb.get("test"):
         problems.append(f"test data differ (sha256 {str(ca.get('test'))[:12]} vs {str(cb.get('test'))[:12]})")
     if ca.get("kb") != cb.get("kb"):
         problems.append(f"KBs differ (sha256 {str(ca.get('kb'))[:12]} vs {str(cb.get('kb'))[:12]})")
     if problems:
         raise IncomparableRunsError(f"refusing to compare {a.path} and {b.path}: " + "; ".join(problems))
+
+
+def _protocol(run: RunRecord) -> dict[str, Any]:
+    """Profile, version and abbreviation detector of a run (runs from before versions read as official)."""
+    recorded = run.metrics.get("checksums", {}).get("protocol") or {}
+    return {
+        "profile": run_profile(run.config),
+        "version": recorded.get("version", run.config.get("profile_version")),
+        "expander": recorded.get("expander"),
+    }
+
+
+def _show(protocol: dict[str, Any]) -> str:
+    shown = f"{protocol['profile']} v{protocol['version']}" if protocol["version"] else protocol["profile"]
+    return shown + (f" with {protocol['expander']}" if protocol["expander"] else "")
 
 
 def paired_ranks(

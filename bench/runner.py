@@ -41,6 +41,7 @@ from bench.metrics import (
     subset_accuracy,
 )
 from bench.progress import progress_enabled
+from bench.protocols import DEFAULT_PROFILE, PROCESSED_PROFILES, canonical_profile, profile_record
 from bench.registry import BENCHMARKS, SYSTEMS
 from bench.results import (
     CONFIG,
@@ -70,15 +71,19 @@ class RunSpec:
     ks: tuple[int, ...] = DEFAULT_KS
     seed: int = 0
     settings: Mapping[str, Any] = field(default_factory=dict)
-    profile: str = "angel"
+    profile: str = DEFAULT_PROFILE
     #: how an experiment names this run (e.g. "angel" or "angel/top_k=10"); recorded, not part of the run key,
     #: so the same run shared by two experiments is run once
     label: str | None = None
     experiment: str | None = None
 
 
-def load_benchmark(name: str, profile: str = "angel", data_dir: str | Path | None = None) -> Benchmark:
+def load_benchmark(name: str, profile: str = DEFAULT_PROFILE, data_dir: str | Path | None = None) -> Benchmark:
     loader = BENCHMARKS.get(name)
+    if canonical_profile(profile) in PROCESSED_PROFILES:  # a paper's processed files, not the official ones
+        from bench.benchmarks.processed import load_processed
+
+        return load_processed(name, canonical_profile(profile), data_dir)
     return loader(data_dir=data_dir, profile=profile)
 
 
@@ -126,7 +131,7 @@ def execute(
         "system": spec.system,
         "options": options_to_dict(linker.options),
         "benchmark": spec.benchmark,
-        "profile": spec.profile,
+        **profile_record(spec.profile),
         "split": spec.split,
         "ks": list(ks),
         "seed": spec.seed,
@@ -350,7 +355,7 @@ def execute_suite(
         "system": spec.system,
         "options": members[0].config["options"],
         "benchmark": suite.name,
-        "profile": spec.profile,
+        **profile_record(spec.profile),
         "split": spec.split,
         "ks": list(ks),
         "seed": spec.seed,

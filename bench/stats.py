@@ -40,6 +40,8 @@ def benchmark_stats(benchmark: Benchmark) -> dict[str, Any]:
             "closed_world": kb.closed_world,
         },
         "flags": dict(benchmark.flags),
+        "protocol_record": benchmark.protocol_record(),
+        "steps": {name: dict(counts) for name, counts in benchmark.steps.items()},
     }
     if TEST in benchmark.splits:
         training = [m for s in (TRAIN, DEV) if s in benchmark.splits for m in benchmark.splits[s]]

@@ -24,7 +24,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "aap"
 CARD = REPO / "datasets" / "aap" / "README.md"
 
 
-def load(name: str, data_dir: Path, profile: str = "angel") -> Benchmark | BenchmarkSuite:
+def load(name: str, data_dir: Path, profile: str = "official") -> Benchmark | BenchmarkSuite:
     return BENCHMARKS.get(name)(data_dir=data_dir, profile=profile)
 
 
@@ -172,8 +172,10 @@ def test_missing_files_and_unknown_profile(tmp_path: Path) -> None:
         load("aap-fold0", tmp_path)
     with pytest.raises(BenchError, match="bioel-bench prepare aap"):
         load("aap", tmp_path)
-    with pytest.raises(BenchError, match="no protocol profile"):
+    with pytest.raises(BenchError, match="unknown protocol profile 'nope'"):
         load("aap-fold0", tmp_path, profile="nope")
+    with pytest.raises(BenchError, match="has no protocol profile 'biosyn'"):  # BioSyn has no recipe for it
+        load("aap-fold0", tmp_path, profile="biosyn")
 
 
 def test_card_sources_and_variants() -> None:

@@ -78,9 +78,9 @@ def fixture_data(tmp_path: Path) -> Path:
 
 
 def test_fixture_variants(fixture_data: Path) -> None:
-    both = load_bc5cdr(data_dir=fixture_data)
-    disease = load_bc5cdr_disease(data_dir=fixture_data)
-    chemical = load_bc5cdr_chemical(data_dir=fixture_data)
+    both = load_bc5cdr(data_dir=fixture_data, profile="official")
+    disease = load_bc5cdr_disease(data_dir=fixture_data, profile="official")
+    chemical = load_bc5cdr_chemical(data_dir=fixture_data, profile="official")
     assert {s: len(m) for s, m in both.splits.items()} == {"train": 7, "dev": 4, "test": 5}
     assert {s: len(m) for s, m in disease.splits.items()} == {"train": 3, "dev": 1, "test": 1}
     assert {s: len(m) for s, m in chemical.splits.items()} == {"train": 4, "dev": 3, "test": 4}
@@ -90,7 +90,7 @@ def test_fixture_variants(fixture_data: Path) -> None:
 
 
 def test_minus_one_is_kept_and_missing_from_the_kb(fixture_data: Path) -> None:
-    chemical = load_bc5cdr_chemical(data_dir=fixture_data)
+    chemical = load_bc5cdr_chemical(data_dir=fixture_data, profile="official")
     nalozone = [m for m in chemical.split("train") if m.text == "nalozone"]
     assert len(nalozone) == 1 and nalozone[0].gold_ids == {"-1"}
     assert "-1" not in chemical.kb.concepts
@@ -98,7 +98,7 @@ def test_minus_one_is_kept_and_missing_from_the_kb(fixture_data: Path) -> None:
 
 
 def test_closed_world_chemicals_from_train_and_dev_only(fixture_data: Path) -> None:
-    for benchmark in (load_bc5cdr_chemical(data_dir=fixture_data), load_bc5cdr(data_dir=fixture_data)):
+    for benchmark in (load_bc5cdr_chemical(data_dir=fixture_data, profile="official"), load_bc5cdr(data_dir=fixture_data, profile="official")):
         kb = benchmark.kb
         assert kb.closed_world is True
         assert "CTD_chemicals" in benchmark.flags["closed_world_kb"]
@@ -110,9 +110,9 @@ def test_closed_world_chemicals_from_train_and_dev_only(fixture_data: Path) -> N
         assert kb.ids_for_name("tacrolimus") == frozenset()  # test only
         assert "D016559" not in kb.concepts
         assert kb.ids_for_name("nalozone") == frozenset()  # gold -1
-    both = load_bc5cdr(data_dir=fixture_data).kb
+    both = load_bc5cdr(data_dir=fixture_data, profile="official").kb
     assert both.ids_for_name("hypertension") == {"D006973"}  # the disease part is CTD's
-    chemical = load_bc5cdr_chemical(data_dir=fixture_data).kb
+    chemical = load_bc5cdr_chemical(data_dir=fixture_data, profile="official").kb
     assert set(chemical.concepts) == {"D009270", "D003000", "D019803", "D005978", "D002945"}
     assert chemical.concepts["D003000"] == ("clonidine", "Clonidine")
 

@@ -46,7 +46,7 @@ HEADER_LINE = "\t".join(HEADER)
 GOOD_ROW = "501\tsore throat\tSore throat\t1000101\tSore throat\t1000101\tA sore throat today .\tAskDocs"
 
 
-def load(name: str, data_dir: Path, profile: str = "angel") -> Benchmark:
+def load(name: str, data_dir: Path, profile: str = "official") -> Benchmark:
     return BENCHMARKS.get(name)(data_dir=data_dir, profile=profile)
 
 
@@ -215,8 +215,10 @@ def test_row_in_two_splits_is_an_error(tmp_path: Path) -> None:
 def test_missing_files_and_unknown_profile(tmp_path: Path) -> None:
     with pytest.raises(BenchError, match="bioel-bench prepare cometa"):
         load("cometa", tmp_path)
-    with pytest.raises(BenchError, match="no protocol profile"):
+    with pytest.raises(BenchError, match="unknown protocol profile 'nope'"):
         load("cometa", tmp_path, profile="nope")
+    with pytest.raises(BenchError, match="has no protocol profile 'biosyn'"):  # BioSyn has no recipe for it
+        load("cometa", tmp_path, profile="biosyn")
 
 
 # --- the card ------------------------------------------------------------------

@@ -61,7 +61,7 @@ def prepared(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def benchmark(prepared):
-    return load_medmentions_st21pv(data_dir=prepared)
+    return load_medmentions_st21pv(data_dir=prepared, profile="official")
 
 
 def test_splits_follow_the_pmid_lists(benchmark):
@@ -110,13 +110,18 @@ def test_card_and_sources(benchmark, prepared):
     assert benchmark.card == card
     assert card["official_counts"]["documents"] == {"total": 4392, "train": 2635, "dev": 878, "test": 879}
     assert set(benchmark.source_files) == {CORPUS, *PMID_LISTS.values(), "umls/MRCONSO.RRF", "umls/MRSTY.RRF"}
-    assert (prepared / "raw" / CORPUS).is_file() and (prepared / "prepared" / "medmentions-st21pv-angel.pkl").is_file()
+    assert (prepared / "raw" / CORPUS).is_file() and (prepared / "prepared" / "medmentions-st21pv-official.pkl").is_file()
 
 
 def test_profiles(prepared):
-    biosyn = load_medmentions_st21pv(data_dir=prepared, profile="biosyn")
-    assert biosyn.protocol == "biosyn" and len(biosyn.split("test")) == 14
-    with pytest.raises(BenchError, match="no protocol profile 'bogus'"):
+    genbioel = load_medmentions_st21pv(data_dir=prepared, profile="genbioel")
+    official = load_medmentions_st21pv(data_dir=prepared, profile="official")
+    assert genbioel.protocol == "genbioel" and len(genbioel.split("test")) == len(official.split("test")) == 14
+    assert all(m.text == m.text.lower() for m in genbioel.split("test"))  # nothing dropped, all lower-cased
+    assert genbioel.expander is not None and "test" in genbioel.steps
+    with pytest.raises(BenchError, match="has no protocol profile 'biosyn'"):
+        load_medmentions_st21pv(data_dir=prepared, profile="biosyn")
+    with pytest.raises(BenchError, match="unknown protocol profile 'bogus'"):
         load_medmentions_st21pv(data_dir=prepared, profile="bogus")
 
 

@@ -119,15 +119,15 @@ def _raw_from_demo(data_dir: Path) -> None:
 
 def test_ctd_variant_needs_its_file(tmp_path: Path) -> None:
     _raw_from_demo(tmp_path)
-    assert len(load_ncbi_disease(data_dir=tmp_path).split("test")) == 195  # the MEDIC variant still works
+    assert len(load_ncbi_disease(data_dir=tmp_path, profile="official").split("test")) == 195  # the MEDIC variant still works
     with pytest.raises(BenchError, match=r"ctd/CTD_diseases\.tsv\.gz.*prepare ncbi-disease"):
-        load_ncbi_disease_ctd(data_dir=tmp_path)
+        load_ncbi_disease_ctd(data_dir=tmp_path, profile="official")
     ctd = tmp_path / "raw" / "ctd" / "CTD_diseases.tsv.gz"
     ctd.parent.mkdir(parents=True)
     ctd.write_bytes(gzip.compress((FIXTURES / "ctd" / "CTD_diseases.tsv").read_bytes()))
-    benchmark = load_ncbi_disease_ctd(data_dir=tmp_path)
+    benchmark = load_ncbi_disease_ctd(data_dir=tmp_path, profile="official")
     assert benchmark.name == "ncbi-disease-ctd" and len(benchmark.kb) == 8
-    assert [m.id for m in benchmark.split("test")] == [m.id for m in load_ncbi_disease(data_dir=tmp_path).split("test")]
+    assert [m.id for m in benchmark.split("test")] == [m.id for m in load_ncbi_disease(data_dir=tmp_path, profile="official").split("test")]
     assert "ctd/CTD_diseases.tsv.gz" in benchmark.source_files
 
 
@@ -145,7 +145,7 @@ def prepared(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def ncbi(prepared: Path) -> Benchmark:
-    return load_ncbi_disease(data_dir=prepared)
+    return load_ncbi_disease(data_dir=prepared, profile="official")
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def ncbi_biosyn(prepared: Path) -> Benchmark:
 def test_official_counts(ncbi: Benchmark, prepared: Path) -> None:
     assert {s: len(m) for s, m in ncbi.splits.items()} == {"train": 5145, "dev": 787, "test": 960}
     assert len(ncbi.kb) == 11915
-    ctd = load_ncbi_disease_ctd(data_dir=prepared)
+    ctd = load_ncbi_disease_ctd(data_dir=prepared, profile="official")
     assert {s: len(m) for s, m in ctd.splits.items()} == {"train": 5145, "dev": 787, "test": 960}
     assert len(ctd.kb) == 11865 and not ctd.kb.closed_world
     assert len(kb_definitions(ctd.kb)) > 4000

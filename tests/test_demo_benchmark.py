@@ -27,7 +27,7 @@ def sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def demo() -> Benchmark:
-    return BENCHMARKS.get("demo")()
+    return BENCHMARKS.get("demo")(profile="official")
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,15 @@ def test_readme_table_agrees_with_the_header(card: dict) -> None:
     assert rows == {s: (v["documents"], v["mentions"]) for s, v in card["splits"].items()}
 
 
-def test_demo_has_only_the_angel_profile() -> None:
-    with pytest.raises(BenchError, match="angel"):
-        BENCHMARKS.get("demo")(profile="biosyn")
+def test_demo_has_ncbi_diseases_profiles() -> None:
+    official = BENCHMARKS.get("demo")(profile="official")
+    for profile in ("biosyn", "genbioel", "genbioel-fixed"):
+        prepared = BENCHMARKS.get("demo")(profile=profile)
+        assert prepared.protocol == profile and prepared.steps
+        assert len(prepared.split("test")) == len(official.split("test"))  # MEDIC covers every demo test id
+    assert BENCHMARKS.get("demo")().protocol == "genbioel"  # the default profile
+    with pytest.raises(BenchError, match="unknown protocol profile"):
+        BENCHMARKS.get("demo")(profile="bogus")
 
 
 # --- against the official files, where this machine has them -------------------------------

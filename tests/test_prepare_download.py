@@ -183,5 +183,5 @@ def test_real_ncbi_card_downloads_from_a_mirror_of_the_shared_data(server, tmp_p
     assert all(s in {"downloaded", "missing (optional)"} for s in statuses.values())
     from bench.runner import load_benchmark
 
-    benchmark = load_benchmark("ncbi-disease", data_dir=tmp_path / "data")
+    benchmark = load_benchmark("ncbi-disease", "official", data_dir=tmp_path / "data")
     assert [len(benchmark.split(s)) for s in ("train", "dev", "test")] == [5145, 787, 960]

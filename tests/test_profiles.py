@@ -1,207 +1,290 @@
-"""Protocol profiles (angel, biosyn) and the composite-mention splitter, on hand-made data."""
+"""The protocol profiles on hand-made documents: each step of BioSyn's and GenBioEL's preparation.
+
+The documents are written here in PubTator form and parsed by the harness's own reader, so every
+step (abbreviation expansion, normalisation, composites, dropping, KB augmentation and
+de-duplication) is seen on a case whose answer is known from the peers' code.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from bench.benchmark import Benchmark
-from bench.benchmarks.composite import candidate_splits, split_composite
+from bench.benchmarks.abbreviations import choose_expander
 from bench.benchmarks.gold import resolve_gold
-from bench.benchmarks.profiles import apply_profile, augment_kb, effective_groups, with_parts
+from bench.benchmarks.medic import medic_id
+from bench.benchmarks.profile_genbioel import (
+    aap_phrase,
+    clean_aap_training,
+    deduplicate_names,
+    split_bc5cdr_composite,
+)
+from bench.benchmarks.profiles import ProfileInputs, apply_profile
+from bench.benchmarks.pubtator import pubtator_mentions, read_pubtator
 from bench.errors import BenchError
 from bench.kb import KnowledgeBase
-from bench.mention import Mention, parse_gold_ids
+from bench.mention import Mention
+from bench.protocols import canonical_profile, profile_record, run_profile
 
-# --- composite splitting ------------------------------------------------------
+TRAIN = """\
+100|t|Breast cancer (BC) in women.
+100|a|BC and ovarian cancer are common.
+100	0	13	Breast cancer	SpecificDisease	D001943
+100	29	31	BC	SpecificDisease	D001943
+100	29	50	BC and ovarian cancer	CompositeMention	D001943|D010051
+100	36	43	ovarian	Modifier	OMIM:999999
+
+100|t|Breast cancer (BC) in women.
+100|a|BC and ovarian cancer are common.
+100	0	13	Breast cancer	SpecificDisease	D001943
+
+"""
+DEV = """\
+200|t|Ovarian tumour.
+200|a|Nothing else.
+200	0	14	Ovarian tumour	SpecificDisease	D010051
+
+"""
+TEST = """\
+300|t|Hereditary breast/ovarian cancer syndrome.
+300|a|Breast and ovarian cancer (BOC) is studied.
+300	0	41	Hereditary breast/ovarian cancer syndrome	CompositeMention	D001943|D010051
+300	43	68	Breast and ovarian cancer	CompositeMention	D001943|D010051|OMIM:114480
+300	70	73	BOC	SpecificDisease	D001943
+
+"""
+MEDIC = """\
+D001943|114480||Breast Neoplasms|Breast Cancer|Mammary Neoplasms
+D010051||Ovarian Neoplasms|Ovarian Cancer|Ovary Neoplasm
+"""
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("breast and ovarian cancer", ["breast cancer", "ovarian cancer"]),
-        ("breast and/or ovarian cancer", ["breast cancer", "ovarian cancer"]),
-        ("breast or ovarian cancer", ["breast cancer", "ovarian cancer"]),
-        (
-            "colorectal, endometrial, and ovarian cancers",
-            ["colorectal cancers", "endometrial cancers", "ovarian cancers"],
-        ),
-        ("Duchenne and Becker muscular dystrophy", ["Duchenne muscular dystrophy", "Becker muscular dystrophy"]),
-        ("cancer of the breast and ovaries", ["cancer of the breast", "cancer of the ovaries"]),
-        (
-            "cancer of the renal pelvis, ureter or bladder",
-            ["cancer of the renal pelvis", "cancer of the ureter", "cancer of the bladder"],
-        ),
-        ("impairments in learning and memory", ["impairments in learning", "impairments in memory"]),
-        ("colorectal adenomas and carcinoma", ["colorectal adenomas", "colorectal carcinoma"]),
-        ("spinocerebellar ataxias 1 and 2", ["spinocerebellar ataxias 1", "spinocerebellar ataxias 2"]),
-        ("complement deficiencies (C2 and C7)", ["complement deficiencies C2", "complement deficiencies C7"]),
-        ("Duchenne/Becker muscular dystrophy", ["Duchenne muscular dystrophy", "Becker muscular dystrophy"]),
-        ("cleft lip/palate", ["cleft lip", "cleft palate"]),
-        ("colorectal, or other, cancers", ["colorectal cancers", "other cancers"]),
-    ],
-)
-def test_split_composite_coordination(text: str, expected: list[str]) -> None:
-    assert split_composite(text, len(expected)) == expected
+@pytest.fixture(scope="module")
+def ncbi_like(tmp_path_factory) -> tuple[Benchmark, ProfileInputs]:
+    folder = tmp_path_factory.mktemp("ncbi")
+    from bench.benchmarks.medic import read_medic_flat
+
+    (folder / "medic.txt").write_text(MEDIC)
+    kb = read_medic_flat(folder / "medic.txt")
+    documents, splits = {}, {}
+    for split, text in (("train", TRAIN), ("dev", DEV), ("test", TEST)):
+        path = folder / f"{split}.txt"
+        path.write_text(text)
+        documents[split] = read_pubtator(path)
+        splits[split] = resolve_gold(pubtator_mentions(documents[split], path=path), kb, medic_id)
+    official = Benchmark("ncbi-like", splits, kb)
+    inputs = ProfileInputs("ncbi-disease", documents, expander=choose_expander(), cache_dir=folder / "abbr")
+    return official, inputs
 
 
-def test_split_needs_the_number_of_id_groups() -> None:
-    # three conjuncts, two ids: no split (the caller keeps the whole text)
-    assert split_composite("retinal, cerebellar and spinal haemangioblastomas", 2) is None
-    assert split_composite("retinal, cerebellar and spinal haemangioblastomas", 3) == [
-        "retinal haemangioblastomas",
-        "cerebellar haemangioblastomas",
-        "spinal haemangioblastomas",
+def by_span(benchmark: Benchmark, split: str) -> dict[str, Mention]:
+    return {m.id.split(":", 1)[1]: m for m in benchmark.split(split)}
+
+
+def test_official_is_the_benchmark_as_loaded(ncbi_like) -> None:
+    official, inputs = ncbi_like
+    result = apply_profile(official, "official", inputs)
+    assert result.protocol == "official" and result.splits == official.splits and not result.steps
+    assert by_span(result, "test")["0-41"].text == "Hereditary breast/ovarian cancer syndrome"
+
+
+def test_biosyn_expands_normalises_resolves_and_drops(ncbi_like) -> None:
+    official, inputs = ncbi_like
+    biosyn = apply_profile(official, "biosyn", inputs)
+    test = by_span(biosyn, "test")
+    # composite resolution: BioSyn's greedy slash pattern, then lower-case and punctuation removal keeping |
+    slash = test["0-41"]
+    assert slash.text == "hereditary breast|hereditary ovarian cancer syndrome"
+    assert [p.text for p in slash.parts] == ["hereditary breast", "hereditary ovarian cancer syndrome"]
+    assert all(p.gold_ids == {"D001943", "D010051"} for p in slash.parts)  # BioSyn's scorer: any id, any part
+    # the OMIM rule: mixed with MeSH ids, OMIM:114480 goes; then the trivial pattern splits
+    mixed = test["43-68"]
+    assert mixed.text == "breast cancer|ovarian cancer" and mixed.gold_ids == {"D001943", "D010051"}
+    # Ab3P's short form, replaced token by token (the document defines BOC)
+    assert test["70-73"].text == "breast and ovarian cancer"
+    train = by_span(biosyn, "train")
+    assert train["29-31"].text == "breast cancer"  # BC expanded
+    assert "36-43" not in train  # OMIM:999999 is not in MEDIC: --remove_cuiless drops it
+    assert len([m for m in biosyn.split("train") if m.id.startswith("100#2")]) == 0  # the repeated PMID is gone
+    # dev merged into train; NCBI's typo list turns "tumour" into "tumor"
+    assert biosyn.split("dev") == () and any(m.text == "ovarian tumor" for m in biosyn.split("train"))
+    steps = biosyn.steps
+    assert steps["train"]["dropped: an id is not in the dictionary"] == 1
+    assert steps["train"]["mentions of a repeated document dropped"] == 1
+    assert steps["train"]["dev mentions merged into train"] == 1
+    assert steps["test"]["composite split"] == 2 and steps["test"]["abbreviation expanded"] == 1
+    assert steps["test"]["OMIM ids dropped from a mixed composite"] == 1
+
+
+def test_biosyn_dictionary_is_processed_names_plus_train_and_dev_strings(ncbi_like) -> None:
+    official, inputs = ncbi_like
+    kb = apply_profile(official, "biosyn", inputs).kb
+    assert kb.concepts["D001943"][:3] == ("breast neoplasms", "breast cancer", "mammary neoplasms")
+    assert "ovarian tumor" in kb.concepts["D010051"]  # a dev string (test_dictionary = dev_dictionary + dev)
+    # a composite training string enters as "a b" under each of its ids. "BC and ovarian cancer" is
+    # expanded first ("Breast cancer and ovarian cancer"), and BioSyn's trivial pattern then reads
+    # "Breast cancer" as the modifier list and "cancer" as the stem: "breast cancer cancer|ovarian cancer"
+    assert "breast cancer cancer ovarian cancer" in kb.concepts["D001943"]
+    assert "breast cancer cancer ovarian cancer" in kb.concepts["D010051"]
+    assert kb.resolve_id("OMIM:114480") == "D001943"
+    assert not any("hereditary" in n for names in kb.concepts.values() for n in names)  # never a test string
+
+
+def test_the_typo_list_is_for_ncbi_only() -> None:
+    from bench.benchmarks.biosyn_composites import biosyn_query
+    from bench.benchmarks.peer_text import NCBI_TYPOS
+
+    assert biosyn_query("Tumour", "D1", {}, {"D1"}, NCBI_TYPOS) == ("tumor", "D1")
+    assert biosyn_query("Tumour", "D1", {}, {"D1"}, None) == ("tumour", "D1")
+
+
+def test_genbioel_ncbi_keeps_the_first_piece_and_removes_training_composites(ncbi_like) -> None:
+    official, inputs = ncbi_like
+    genbioel = apply_profile(official, "genbioel", inputs)
+    test = by_span(genbioel, "test")
+    assert test["0-41"].text == "hereditary breast" and test["0-41"].gold_ids == {"D001943", "D010051"}
+    assert test["0-41"].parts == ()
+    assert not any(len(m.gold_ids) > 1 for m in genbioel.split("train"))
+    assert genbioel.steps["train"]["train mention with several ids removed from training"] == 1
+    assert len(genbioel.split("dev")) == 1 and any(m.id.startswith("dev:") for m in genbioel.split("train"))
+    fixed = apply_profile(official, "genbioel-fixed", inputs)
+    assert [p.text for p in by_span(fixed, "test")["0-41"].parts] == [
+        "hereditary breast",
+        "hereditary ovarian cancer syndrome",
     ]
-    assert split_composite("breast and ovarian cancer", 1) is None
 
 
-def test_no_coordination_no_split() -> None:
-    assert candidate_splits("renal hamartomas") == {}
-    assert split_composite("renal hamartomas", 2) is None
-    # BioSyn's last resort (one piece per token) only on request
-    assert split_composite("renal hamartomas", 2, token_fallback=True) == ["renal", "hamartomas"]
+def test_profiles_change_the_checksums_and_record_the_expander(ncbi_like) -> None:
+    official, inputs = ncbi_like
+    records = {p: apply_profile(official, p, inputs).checksums["protocol"] for p in ("official", "biosyn", "genbioel")}
+    assert records["official"] == {"profile": "official", "version": 1, "expander": None}
+    assert records["biosyn"]["expander"] == inputs.expander.identity
+    other = ProfileInputs(inputs.family, inputs.documents, expander=choose_expander("schwartz-hearst"))
+    flagged = apply_profile(official, "biosyn", other)
+    assert flagged.checksums["protocol"] != apply_profile(official, "biosyn", inputs).checksums["protocol"]
+    assert "abbreviation_fallback" in flagged.flags
 
 
-def test_slash_is_not_used_with_and_or() -> None:
-    assert "slash" not in candidate_splits("breast and/or ovarian cancer")
+# --- GenBioEL's BC5CDR, KB de-duplication, AskAPatient, COMETA ---------------------------------------
+
+BC5CDR = """\
+400|t|Lung and liver toxicity by CsA.
+400|a|Cyclosporin A (CsA) induced renal or hepatic damage.
+400	0	23	Lung and liver toxicity	Disease	D008171|D056486	Lung toxicity|liver toxicity
+400	27	30	CsA	Chemical	D016572
+400	32	45	Cyclosporin A	Chemical	D016572
+400	60	83	renal or hepatic damage	Disease	D007674|D056486	renal damage|hepatic damage
+400	60	83	renal or hepatic damage	Chemical	-1
+400	9	23	liver toxicity	Disease	D056486|D008171|D000001	x|y|z
+
+"""
 
 
-def test_prepositional_rule_wins_over_shared_modifier() -> None:
-    # both rules give three pieces; the first rule (prepositional) is the right reading
-    rules = candidate_splits("cancer of the renal pelvis, ureter or bladder")
-    assert list(rules)[0] == "prepositional"
+def test_bc5cdr_composite_splits_follow_genbioel() -> None:
+    from bench.benchmarks.pubtator import Annotation
+
+    both = Annotation(62, 79, "renal or hepatic damage", "Disease", "D1|D2", ("renal damage|hepatic damage",), 1)
+    assert split_bc5cdr_composite(both) == [(62, 67, "renal", "D1"), (71, 85, "hepatic damage", "D2")]
+    joined = Annotation(0, 11, "lung kidney", "Disease", "D1|D2", ("lung|kidney",), 1)
+    assert split_bc5cdr_composite(joined) == [(0, 4, "lung", "D1"), (5, 11, "kidney", "D2")]
+    three = Annotation(0, 11, "a, b and c", "Disease", "D1|D2|D3", ("a|b|c",), 1)
+    assert split_bc5cdr_composite(three) is None  # no branch handles it: dropped
 
 
-# --- a tiny benchmark -----------------------------------------------------------
-
-
-def _mention(mid: str, text: str, ids: str) -> Mention:
-    groups = parse_gold_ids(ids)
-    return Mention(mid, text, frozenset().union(*groups), doc_id=mid.split(":")[0], gold_groups=groups)
-
-
-@pytest.fixture
-def kb() -> KnowledgeBase:
-    return KnowledgeBase(
-        "tiny",
+def test_genbioel_bc5cdr(tmp_path: Path) -> None:
+    path = tmp_path / "test.txt"
+    path.write_text(BC5CDR)
+    documents = {"train": [], "dev": [], "test": read_pubtator(path)}
+    kb = KnowledgeBase(
+        "mesh",
         {
-            "D1": ["breast neoplasm"],
-            "D2": ["ovarian neoplasm"],
-            "D3": ["cold"],
-            "C9": ["cat eye syndrome"],
+            "D008171": ["Lung Diseases"],
+            "D056486": ["Chemical and Drug Induced Liver Injury", "Drug-Induced Liver Injury"],
+            "D007674": ["Kidney Diseases", "liver injury"],
+            "D016572": ["Cyclosporine", "Cyclosporin A"],
         },
-        {"OMIM:1": "D1", "OMIM:9": "C9"},
-        closed_world=True,
-        notes=["built by hand"],
     )
+    official = Benchmark("bc5cdr", {"train": [], "dev": [], "test": pubtator_mentions(documents["test"])}, kb)
+    inputs = ProfileInputs("bc5cdr", documents, entity_types=("Chemical", "Disease"), expander=choose_expander())
+    genbioel = apply_profile(official, "genbioel", inputs)
+    test = {m.id.split(":", 1)[1]: m for m in genbioel.split("test")}
+    assert test["0-4"].text == "lung" and test["0-4"].gold_ids == {"D008171"}  # ' and ' split, zip of ids
+    assert test["9-23"].text == "liver toxicity"
+    assert test["27-30"].text == "cyclosporin a"  # CsA is a short form of its document: the long form
+    assert test["32-45"].text == "cyclosporin a"
+    steps = genbioel.steps["test"]
+    assert steps["dropped: id not in the KB"] == 1  # -1
+    assert steps["dropped: composite its script cannot split"] == 1  # three ids, no rule
+    names = genbioel.kb.concepts
+    assert names["D056486"] == (
+        "drug induced liver injury",
+        "chemical and drug induced liver injury",
+    )  # conv, by length
+    assert "liver injury" in names["D007674"]
 
 
-@pytest.fixture
-def benchmark(kb: KnowledgeBase) -> Benchmark:
-    train = [
-        _mention("1:0-13", "breast cancer", "D1"),
-        _mention("1:20-45", "breast and ovarian cancer", "D1|D2"),
-        _mention("1:50-60", "mystery", "-1"),
+def test_deduplicate_keeps_a_shared_name_for_the_id_with_fewest_names() -> None:
+    concepts = {"A": ["x", "a1", "a2"], "B": ["x", "b1"], "C": ["x", "c1"]}
+    assert deduplicate_names(concepts) == 2
+    assert concepts == {"A": ["a1", "a2"], "B": ["x", "b1"], "C": ["c1"]}  # B and C tie: B is first in KB order
+    lonely = {"A": ["x"], "B": ["x"]}
+    deduplicate_names(lonely)
+    assert lonely == {"A": ["x"], "B": []}  # BC5CDR/COMETA: an id may be left empty (then leaves the KB)
+    lonely = {"A": ["x"], "B": ["x"]}
+    deduplicate_names(lonely, keep_last_name=True)
+    assert lonely == {"A": ["x"], "B": ["x"]}  # AskAPatient: never an id's last name
+
+
+def test_aap_phrase_and_cleaning() -> None:
+    assert aap_phrase(" Sore  throat, (bad) ") == " sore  throat   bad  "  # no strip, no collapse
+    mentions = [
+        Mention("fold0:train:1", "Headache", frozenset({"1"})),
+        Mention("fold0:train:2", "Headache", frozenset({"1"})),  # same id, phrase = label: dropped
+        Mention("fold0:train:3", "head hurts", frozenset({"1"})),
+        Mention("fold0:train:4", "Headache", frozenset({"1"})),  # the previous *kept* line has id 1: dropped
+        Mention("fold0:train:5", "Headache", frozenset({"2"})),
     ]
-    dev = [
-        _mention("2:0-14", "ovarian tumour", "D2"),
-        _mention("1:0-13", "breast carcinoma", "D1"),  # same id as a train mention
-    ]
-    test = [
-        _mention("3:0-12", "common chill", "D3"),
-        _mention("3:20-51", "cancer of the breast and ovaries", "D1|D2"),
-        _mention("3:60-76", "renal hamartomas", "D1+D2"),
-        _mention("3:80-96", "cat eye syndrome", "C9|OMIM:9"),
-    ]
-    test = resolve_gold(test, kb)  # as a loader does: OMIM:9 -> C9
-    return Benchmark("tiny", {"train": train, "dev": dev, "test": test}, kb, flags={"closed_world_kb": "by hand"})
+    labels = {m.id: "Headache" for m in mentions}
+    counts: Counter = Counter()
+    kept = clean_aap_training(mentions, labels, counts)
+    assert [m.id for m in kept] == ["fold0:train:1", "fold0:train:3", "fold0:train:5"]
+    assert sum(counts.values()) == 2
 
 
-def test_angel_profile_is_the_benchmark_as_loaded(benchmark: Benchmark) -> None:
-    assert apply_profile(benchmark, "angel") is benchmark
-    assert apply_profile(benchmark, "angel").protocol == "angel"
+def test_cometa_drops_mentions_whose_gold_is_not_in_the_kb() -> None:
+    kb = KnowledgeBase("snomed", {"1": ["Sore throat"], "2": ["Headache", "headache"]})
+    test = [Mention("test:1", "Sore Throat", frozenset({"1"})), Mention("test:2", "migraine", frozenset({"3"}))]
+    result = apply_profile(
+        Benchmark("cometa", {"train": [], "dev": [], "test": test}, kb), "genbioel", ProfileInputs("cometa")
+    )
+    assert [m.text for m in result.split("test")] == ["sore throat"]
+    assert result.steps["test"]["dropped: id not in the KB"] == 1
+    assert result.kb.concepts["2"] == ("headache",)
 
 
-def test_unknown_profile_is_refused(benchmark: Benchmark) -> None:
-    with pytest.raises(BenchError, match="biosyn"):
-        apply_profile(benchmark, "sapbert")
+# --- names, aliases, legacy runs -----------------------------------------------------------------
 
 
-def test_biosyn_merges_train_and_dev(benchmark: Benchmark) -> None:
-    biosyn = apply_profile(benchmark, "biosyn")
-    assert biosyn.protocol == "biosyn"
-    assert biosyn.split("dev") == ()
-    ids = [m.id for m in biosyn.split("train")]
-    assert len(ids) == 5 == len(set(ids))
-    assert "dev:1:0-13" in ids  # a clashing dev id is prefixed, not lost
-    assert [m.text for m in biosyn.split("train")][3:] == ["ovarian tumour", "breast carcinoma"]
-    assert [m.id for m in biosyn.split("test")] == [m.id for m in benchmark.split("test")]
-    assert biosyn.flags == benchmark.flags
-    assert benchmark.protocol == "angel" and len(benchmark.split("dev")) == 2  # the input is not modified
+def test_angel_is_an_alias_of_genbioel_and_unknown_names_are_refused() -> None:
+    assert canonical_profile("angel") == "genbioel"
+    assert profile_record("angel") == {"profile": "genbioel", "profile_version": 1}
+    with pytest.raises(BenchError, match="unknown protocol profile 'bogus'"):
+        canonical_profile("bogus")
 
 
-def test_biosyn_kb_gets_training_strings_only(benchmark: Benchmark) -> None:
-    kb = apply_profile(benchmark, "biosyn").kb
-    assert kb.ids_for_name("breast cancer") == {"D1"}
-    assert kb.ids_for_name("ovarian tumour") == {"D2"}
-    assert kb.ids_for_name("breast carcinoma") == {"D1"}  # from dev
-    assert kb.ids_for_name("breast and ovarian cancer") == frozenset()  # composite: not a synonym
-    assert kb.ids_for_name("mystery") == frozenset()  # gold not in the KB
-    assert kb.ids_for_name("common chill") == frozenset()  # test strings never
-    assert kb.closed_world is True
-    assert kb.alt_ids == benchmark.kb.alt_ids
-    assert kb.notes[0] == "built by hand" and "3 train+dev mention strings" in kb.notes[-1]
-    assert benchmark.kb.ids_for_name("breast cancer") == frozenset()  # the original KB is untouched
+def test_runs_from_before_profile_versions_that_say_angel_read_as_official() -> None:
+    assert run_profile({"profile": "angel"}) == "official"
+    assert run_profile({"profile": "genbioel", "profile_version": 1}) == "genbioel"
+    assert run_profile({}) == "official"
 
 
-def test_augment_kb_resolves_alternative_ids(kb: KnowledgeBase) -> None:
-    augmented = augment_kb(kb, [_mention("a", "mammary cancer", "OMIM:1")])
-    assert augmented.ids_for_name("mammary cancer") == {"D1"}
+def test_a_profile_a_benchmark_lacks_is_refused() -> None:
+    from bench.benchmarks.profiles import check_profile
 
-
-def test_augment_kb_keeps_definitions(kb: KnowledgeBase) -> None:
-    kb.definitions = {"D1": "a tumour of the breast"}  # type: ignore[attr-defined]
-    assert augment_kb(kb, []).definitions == {"D1": "a tumour of the breast"}  # type: ignore[attr-defined]
-
-
-def test_biosyn_composite_parts(benchmark: Benchmark) -> None:
-    test = {m.text: m for m in apply_profile(benchmark, "biosyn").split("test")}
-    assert test["common chill"].parts == ()
-    split = test["cancer of the breast and ovaries"]
-    assert [p.text for p in split.parts] == ["cancer of the breast", "cancer of the ovaries"]
-    assert [p.id for p in split.parts] == ["3:20-51#1", "3:20-51#2"]
-    assert [p.gold_ids for p in split.parts] == [{"D1"}, {"D2"}]
-    assert split.gold_ids == {"D1", "D2"}  # the mention's own gold is unchanged
-    whole = test["renal hamartomas"]  # no coordination: each part is the whole text
-    assert [p.text for p in whole.parts] == ["renal hamartomas", "renal hamartomas"]
-    assert [p.gold_ids for p in whole.parts] == [{"D1"}, {"D2"}]
-    # both groups name one concept once resolved (C9|OMIM:9): one group left, no parts
-    assert test["cat eye syndrome"].parts == ()
-    train = {m.text: m for m in apply_profile(benchmark, "biosyn").split("train")}
-    assert [p.text for p in train["breast and ovarian cancer"].parts] == ["breast cancer", "ovarian cancer"]
-
-
-def test_corpus_parts_are_preferred(benchmark: Benchmark) -> None:
-    biosyn = apply_profile(benchmark, "biosyn", split_parts={"3:60-76": ("renal hamartoma", "hamartoma of kidney")})
-    parts = {m.id: m.parts for m in biosyn.split("test")}["3:60-76"]
-    assert [p.text for p in parts] == ["renal hamartoma", "hamartoma of kidney"]
-    # pieces that do not match the id groups one to one are ignored
-    biosyn = apply_profile(benchmark, "biosyn", split_parts={"3:60-76": ("renal hamartoma",)})
-    parts = {m.id: m.parts for m in biosyn.split("test")}["3:60-76"]
-    assert [p.text for p in parts] == ["renal hamartomas", "renal hamartomas"]
-
-
-def test_effective_groups() -> None:
-    d1, d2, o1 = frozenset({"D1"}), frozenset({"D2"}), frozenset({"OMIM:1"})
-    assert effective_groups((d1, d1)) == [d1]
-    assert effective_groups((d2, o1, d2)) == [d2, o1]
-
-
-def test_with_parts_leaves_single_concept_mentions_alone() -> None:
-    mention = _mention("x", "breast and ovarian cancer", "D1")
-    assert with_parts(mention, ("breast cancer", "ovarian cancer")) is mention
-
-
-def test_parts_change_the_split_checksum(benchmark: Benchmark) -> None:
-    biosyn = apply_profile(benchmark, "biosyn")
-    assert biosyn.split_checksum("test") != benchmark.split_checksum("test")
+    with pytest.raises(BenchError, match="has no protocol profile 'biosyn'"):
+        check_profile("cometa", "cometa", "biosyn")
+    with pytest.raises(BenchError, match="one entity type at a time"):
+        check_profile("bc5cdr", "bc5cdr", "biosyn")

@@ -23,11 +23,13 @@ import re
 from pathlib import Path
 
 from bench.benchmark import Benchmark, BenchmarkSuite
-from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
+from bench.benchmarks.profiles import ProfileInputs, apply_profile, check_profile
+from bench.benchmarks.sources import cached_build, load_card, locate_sources, source_digests
 from bench.benchmarks.textio import iter_lines
 from bench.errors import DataFormatError
 from bench.kb import KnowledgeBase
 from bench.mention import COMPOSITE_SEPARATORS, Mention, parse_gold_ids
+from bench.protocols import DEFAULT_PROFILE
 from bench.registry import register_benchmark
 
 FAMILY = "aap"
@@ -63,8 +65,13 @@ def _check_aap_id(path: Path, line: int | None, concept_id: str) -> None:
 
 def read_aap_fold(path: str | Path, fold: int, split: str) -> list[Mention]:
     """Mentions of one fold file, ids ``fold<i>:<split>:<line>``; errors name file:line."""
+    return [mention for mention, _label in read_aap_rows(path, fold, split)]
+
+
+def read_aap_rows(path: str | Path, fold: int, split: str) -> list[tuple[Mention, str]]:
+    """Each line's mention with its label column (the concept's name, which GenBioEL's cleaning reads)."""
     path = Path(path)
-    mentions = []
+    mentions: list[tuple[Mention, str]] = []
     for number, raw in iter_lines(path, encoding="latin-1"):
         line = raw if raw.isascii() else _decode(raw)
         if not line.strip():
@@ -84,9 +91,9 @@ def read_aap_fold(path: str | Path, fold: int, split: str) -> list[Mention]:
         mention_id = f"fold{fold}:{split}:{number}"
         if COMPOSITE_SEPARATORS.search(concept_id):  # none in the official files
             groups = parse_gold_ids(concept_id)
-            mentions.append(Mention(mention_id, text, frozenset().union(*groups), gold_groups=groups))
+            mentions.append((Mention(mention_id, text, frozenset().union(*groups), gold_groups=groups), fields[1]))
         else:
-            mentions.append(Mention(mention_id, text, frozenset((concept_id,))))
+            mentions.append((Mention(mention_id, text, frozenset((concept_id,))), fields[1]))
     if not mentions:
         raise DataFormatError(path, None, "no mentions found")
     return mentions
@@ -149,76 +156,76 @@ def read_aap_kb(path: str | Path, name: str = "AskAPatient KB (askapatient.json)
 
 def _load_fold(fold: int, data_dir: str | Path | None, profile: str) -> Benchmark:
     name = f"aap-fold{fold}"
-    check_profile(name, profile)
+    profile = check_profile(FAMILY, name, profile)
     sources = locate_sources(FAMILY, data_dir)
     used = {n: sources[n] for n in (*(fold_file(fold, s) for s in SPLIT_FILES), KB_FILE)}
 
     def build() -> Benchmark:
         kb = read_aap_kb(sources[KB_FILE])
-        splits = {s: read_aap_fold(sources[fold_file(fold, s)], fold, s) for s in SPLIT_FILES}
+        rows = {s: read_aap_rows(sources[fold_file(fold, s)], fold, s) for s in SPLIT_FILES}
+        splits = {s: [mention for mention, _ in found] for s, found in rows.items()}
         benchmark = Benchmark(
             name=name, splits=splits, kb=kb, card=load_card(FAMILY), source_files=source_digests(used)
         )
-        from bench.benchmarks.profiles import apply_profile
-
-        return apply_profile(benchmark, profile)
+        labels = {mention.id: label for found in rows.values() for mention, label in found}
+        return apply_profile(benchmark, profile, ProfileInputs(FAMILY, labels=labels))
 
     return cached_build(f"{name}-{profile}", used, data_dir, build)
 
 
 @register_benchmark("aap")
-def load_aap(data_dir: str | Path | None = None, profile: str = "angel") -> BenchmarkSuite:
+def load_aap(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> BenchmarkSuite:
     """The ten folds as one suite (mean over folds, pooled outcomes for tests)."""
-    check_profile("aap", profile)
+    check_profile(FAMILY, "aap", profile)
     locate_sources(FAMILY, data_dir)  # stop now, with the prepare command, if files are missing
     return BenchmarkSuite(name="aap", members=MEMBERS, card=load_card(FAMILY))
 
 
 @register_benchmark("aap-fold0")
-def load_aap_fold0(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold0(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(0, data_dir, profile)
 
 
 @register_benchmark("aap-fold1")
-def load_aap_fold1(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold1(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(1, data_dir, profile)
 
 
 @register_benchmark("aap-fold2")
-def load_aap_fold2(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold2(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(2, data_dir, profile)
 
 
 @register_benchmark("aap-fold3")
-def load_aap_fold3(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold3(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(3, data_dir, profile)
 
 
 @register_benchmark("aap-fold4")
-def load_aap_fold4(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold4(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(4, data_dir, profile)
 
 
 @register_benchmark("aap-fold5")
-def load_aap_fold5(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold5(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(5, data_dir, profile)
 
 
 @register_benchmark("aap-fold6")
-def load_aap_fold6(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold6(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(6, data_dir, profile)
 
 
 @register_benchmark("aap-fold7")
-def load_aap_fold7(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold7(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(7, data_dir, profile)
 
 
 @register_benchmark("aap-fold8")
-def load_aap_fold8(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold8(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(8, data_dir, profile)
 
 
 @register_benchmark("aap-fold9")
-def load_aap_fold9(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_aap_fold9(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load_fold(9, data_dir, profile)

@@ -64,7 +64,11 @@ class Expander:
     binary: str | None = None
 
     def detect_many(self, texts: Sequence[str]) -> list[Pairs]:
-        """Short form -> long form for each document text (first definition wins, as Ab3P reads)."""
+        """Short form -> long form for each document text.
+
+        A short form defined twice keeps its **last** definition, as both peers read Ab3P's
+        output into a dict (BioSyn ``src/biosyn/abbr_resolver.py``, GenBioEL
+        ``src/data_utils/bc5cdr/prepare_dataset.py`` ``read_ab3p_result``)."""
         if self.name == "ab3p":
             return _ab3p_binary(self.binary or "identify_abbr", texts)
         if self.name == "pyab3p":
@@ -72,11 +76,11 @@ class Expander:
 
             detector = pyab3p.Ab3p()
             with _quiet_c_streams():  # Ab3P prints "Failed to find sentence" notes, which its readers skip
-                return [_first_definitions((r.short_form, r.long_form) for r in detector.get_abbrs(t)) for t in texts]
+                return [_last_definitions((r.short_form, r.long_form) for r in detector.get_abbrs(t)) for t in texts]
         from abbreviations import schwartz_hearst
 
         return [
-            dict(schwartz_hearst.extract_abbreviation_definition_pairs(doc_text=t, first_definition=True))
+            dict(schwartz_hearst.extract_abbreviation_definition_pairs(doc_text=t))  # its default: the last
             for t in texts
         ]
 
@@ -102,12 +106,12 @@ def _quiet_c_streams() -> Iterator[None]:
             os.close(fd)
 
 
-def _first_definitions(pairs: Iterable[tuple[str, str]]) -> Pairs:
+def _last_definitions(pairs: Iterable[tuple[str, str]]) -> Pairs:
     found: Pairs = {}
     for short, long in pairs:
         short, long = short.strip(), long.strip()
         if short and long:
-            found.setdefault(short, long)
+            found[short] = long
     return found
 
 
@@ -179,7 +183,7 @@ def detect_cached(expander: Expander, texts: Mapping[str, str], cache_dir: Path 
             cache[digest] = pairs
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".tmp-{os.getpid()}")
             tmp.write_text(json.dumps({"identity": expander.identity, "documents": cache}, sort_keys=True))
             tmp.replace(path)
     return {doc_id: dict(cache[digest]) for doc_id, digest in digests.items()}
@@ -200,8 +204,10 @@ def _ab3p_binary(binary: str, texts: Sequence[str]) -> list[Pairs]:
                 raise BenchError(f"Ab3P ({binary}) failed: {error}") from None
             pairs = []
             for line in out.splitlines():
-                fields = line.strip().split("|")
-                if line.startswith("  ") and len(fields) == 3:
+                fields = line.split("|")
+                # BioSyn takes every output line with exactly two "|" (abbr_resolver.py), the echoed
+                # text lines included when they happen to hold two; so do we, to read as it does.
+                if len(fields) == 3:
                     pairs.append((fields[0], fields[1]))
-            results.append(_first_definitions(pairs))
+            results.append(_last_definitions(pairs))
     return results

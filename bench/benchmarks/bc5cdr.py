@@ -32,11 +32,14 @@ from pathlib import Path
 from bench.benchmark import DEV, TRAIN, Benchmark
 from bench.benchmarks.ctd import ctd_id, merge_kbs, read_ctd_chemicals, read_ctd_diseases
 from bench.benchmarks.gold import resolve_gold
+from bench.benchmarks.medic import read_medic_flat
+from bench.benchmarks.profiles import ProfileInputs, apply_profile, check_profile, expander_for
 from bench.benchmarks.pubtator import MESH_OMIM_IDS, Annotation, Document, pubtator_mentions, read_pubtator
-from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
+from bench.benchmarks.sources import cached_build, default_data_dir, load_card, locate_sources, source_digests
 from bench.errors import DataFormatError
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
+from bench.protocols import BIOSYN, DEFAULT_PROFILE
 from bench.registry import register_benchmark
 
 FAMILY = "bc5cdr"
@@ -118,7 +121,8 @@ def closed_world_chemical_kb(mentions: Iterable[Mention], parts: dict[str, tuple
 
 
 def _load(variant: str, data_dir: str | Path | None, profile: str) -> Benchmark:
-    check_profile(variant, profile)
+    profile = check_profile(FAMILY, variant, profile)
+    expander = expander_for(FAMILY, profile)
     types = VARIANTS[variant]
     sources = locate_sources(FAMILY, data_dir)
     used_names = [*SPLITS.values()]
@@ -127,14 +131,22 @@ def _load(variant: str, data_dir: str | Path | None, profile: str) -> Benchmark:
     if CHEMICAL in types:
         used_names.append(CTD_CHEMICALS)
     used = {n: sources[n] for n in used_names}
+    if profile == BIOSYN and variant == "bc5cdr-disease":
+        # BioSyn links BC5CDR diseases against the MEDIC file of NCBI-disease (preprocess/README.md)
+        from bench.benchmarks import ncbi
+
+        medic = locate_sources(ncbi.FAMILY, data_dir)[ncbi.MEDIC_FLAT]
+        used[ncbi.MEDIC_FLAT] = medic
 
     def build() -> Benchmark:
+        documents: dict[str, list[Document]] = {}
         mentions: dict[str, list[Mention]] = {}
         split_parts: dict[str, tuple[str, ...]] = {}
         for split, name in SPLITS.items():
             path = sources[name]
             assert path is not None
-            mentions[split], parts = _mentions_with_parts(read_pubtator(path, MESH_OMIM_IDS), types, path)
+            documents[split] = read_pubtator(path, MESH_OMIM_IDS)
+            mentions[split], parts = _mentions_with_parts(documents[split], types, path)
             split_parts.update(parts)
 
         kbs: list[KnowledgeBase] = []
@@ -170,26 +182,38 @@ def _load(variant: str, data_dir: str | Path | None, profile: str) -> Benchmark:
             source_files=source_digests(used),
             flags=flags,
         )
-        from bench.benchmarks.profiles import apply_profile
+        biosyn_kb = None
+        if profile == BIOSYN and variant == "bc5cdr-disease":
+            from bench.benchmarks import ncbi
 
-        return apply_profile(benchmark, profile, split_parts=split_parts)
+            biosyn_kb = read_medic_flat(used[ncbi.MEDIC_FLAT], name="MEDIC (06 Jul 2012)")
+        inputs = ProfileInputs(
+            FAMILY,
+            documents,
+            entity_types=types,
+            biosyn_kb=biosyn_kb,
+            expander=expander,
+            cache_dir=default_data_dir(data_dir) / "abbreviations",
+        )
+        return apply_profile(benchmark, profile, inputs)
 
-    return cached_build(f"{variant}-{profile}", used, data_dir, build)
+    stamp = {"expander": expander.identity if expander else None}
+    return cached_build(f"{variant}-{profile}", used, data_dir, build, stamp)
 
 
 @register_benchmark("bc5cdr")
-def load_bc5cdr(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_bc5cdr(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     """Chemical + Disease mentions, one KB (the ANGEL/GenBioEL protocol)."""
     return _load("bc5cdr", data_dir, profile)
 
 
 @register_benchmark("bc5cdr-disease")
-def load_bc5cdr_disease(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_bc5cdr_disease(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     """Disease mentions against CTD diseases (BioSyn's BC5CDR-D)."""
     return _load("bc5cdr-disease", data_dir, profile)
 
 
 @register_benchmark("bc5cdr-chemical")
-def load_bc5cdr_chemical(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_bc5cdr_chemical(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     """Chemical mentions against CTD chemicals, or the flagged closed-world KB (BioSyn's BC5CDR-C)."""
     return _load("bc5cdr-chemical", data_dir, profile)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Mapping
+from dataclasses import dataclass
 
 from bench.benchmarks.peer_text import biosyn_clean, biosyn_expand
 
@@ -102,14 +103,30 @@ def apply_composite_resolve(mention: str, cui: str) -> tuple[str, str]:
     return mention, filtered
 
 
-def biosyn_query(
+@dataclass(frozen=True)
+class QuerySteps:
+    """One mention after each of BioSyn's query steps (for the per-step counts of ``stats``)."""
+
+    raw: str
+    expanded: str  # after the abbreviation pass (whitespace collapsed even when nothing is replaced)
+    resolved: str  # after composite resolution ("a|b" when split)
+    cleaned: str  # lower-cased, typo list, punctuation removed keeping "|"
+    cui: str  # OMIM-filtered, prefixes removed
+    kept: bool  # every id is in the dictionary (--remove_cuiless)
+
+    @property
+    def split(self) -> bool:
+        return "|" in self.resolved and "|" not in self.raw
+
+
+def biosyn_query_steps(
     mention: str,
     cui: str,
     abbreviations: Mapping[str, str],
     known_ids: Container[str],
     typos: Mapping[str, str] | None = None,
-) -> tuple[str, str] | None:
-    """One mention through BioSyn's ``query_preprocess.py`` ``main``, in its order; None when dropped.
+) -> QuerySteps:
+    """One mention through BioSyn's ``query_preprocess.py`` ``main``, in its order.
 
     1. abbreviation replacement on the raw mention (:func:`peer_text.biosyn_expand`);
     2. composite resolution with the OMIM rule (:func:`apply_composite_resolve`);
@@ -117,11 +134,21 @@ def biosyn_query(
     4. ``OMIM:``/``MESH:`` removed from the ids, and the mention dropped unless
        every id is in ``known_ids`` (``--remove_cuiless``; BC5CDR's ``-1`` is never known).
     """
-    text = biosyn_expand(mention, abbreviations)
-    text, cui = apply_composite_resolve(text, cui)
-    text = biosyn_clean(text, keep="|", typos=typos)
-    cui = cui.replace("OMIM:", "").replace("MESH:", "")
-    ids, _ = split_ids(cui)
-    if any(i not in known_ids for i in ids):
-        return None
-    return text, cui
+    expanded = biosyn_expand(mention, abbreviations)
+    resolved, resolved_cui = apply_composite_resolve(expanded, cui)
+    cleaned = biosyn_clean(resolved, keep="|", typos=typos)
+    stripped = resolved_cui.replace("OMIM:", "").replace("MESH:", "")
+    ids, _ = split_ids(stripped)
+    return QuerySteps(mention, expanded, resolved, cleaned, stripped, all(i in known_ids for i in ids))
+
+
+def biosyn_query(
+    mention: str,
+    cui: str,
+    abbreviations: Mapping[str, str],
+    known_ids: Container[str],
+    typos: Mapping[str, str] | None = None,
+) -> tuple[str, str] | None:
+    """(mention, ids) as BioSyn writes them to its processed file; None when dropped."""
+    steps = biosyn_query_steps(mention, cui, abbreviations, known_ids, typos)
+    return (steps.cleaned, steps.cui) if steps.kept else None

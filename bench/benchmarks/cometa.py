@@ -35,13 +35,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from bench.benchmark import Benchmark
+from bench.benchmarks.profiles import ProfileInputs, apply_profile, check_profile
 from bench.benchmarks.snomed import read_snomed_kb
-from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
+from bench.benchmarks.sources import cached_build, load_card, locate_sources, source_digests
 from bench.benchmarks.textio import iter_lines
 from bench.checksum import sha256_file
 from bench.errors import DataFormatError
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
+from bench.protocols import DEFAULT_PROFILE
 from bench.registry import register_benchmark
 
 FAMILY = "cometa"
@@ -206,7 +208,7 @@ def closed_world_kb(files: dict[str, list[CometaRow]]) -> KnowledgeBase:
 
 
 def _load(variant: str, name: str, data_dir: str | Path | None, profile: str) -> Benchmark:
-    check_profile(name, profile)
+    profile = check_profile(FAMILY, name, profile)
     sources = locate_sources(FAMILY, data_dir)
     snomed = sources.get(SNOMED_DESCRIPTIONS)
     level = variant.rsplit("_", 1)[1]
@@ -237,9 +239,7 @@ def _load(variant: str, name: str, data_dir: str | Path | None, profile: str) ->
             source_files=source_digests(used),
             flags=flags,
         )
-        from bench.benchmarks.profiles import apply_profile
-
-        return apply_profile(benchmark, profile)
+        return apply_profile(benchmark, profile, ProfileInputs(FAMILY))
 
     benchmark = cached_build(f"cometa-{variant}-{profile}", used, data_dir, build)
     return benchmark if benchmark.name == name else replace(benchmark, name=name)
@@ -258,26 +258,26 @@ def _check_disjoint_splits(variant: str, rows: dict[str, list[CometaRow]], sourc
 
 
 @register_benchmark("cometa")
-def load_cometa(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_cometa(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     """COMETA stratified_general (the ANGEL/GenBioEL protocol)."""
     return _load("stratified_general", "cometa", data_dir, profile)
 
 
 @register_benchmark("cometa-stratified-general")
-def load_cometa_stratified_general(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_cometa_stratified_general(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load("stratified_general", "cometa-stratified-general", data_dir, profile)
 
 
 @register_benchmark("cometa-stratified-specific")
-def load_cometa_stratified_specific(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_cometa_stratified_specific(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load("stratified_specific", "cometa-stratified-specific", data_dir, profile)
 
 
 @register_benchmark("cometa-zeroshot-general")
-def load_cometa_zeroshot_general(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_cometa_zeroshot_general(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load("zeroshot_general", "cometa-zeroshot-general", data_dir, profile)
 
 
 @register_benchmark("cometa-zeroshot-specific")
-def load_cometa_zeroshot_specific(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_cometa_zeroshot_specific(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     return _load("zeroshot_specific", "cometa-zeroshot-specific", data_dir, profile)

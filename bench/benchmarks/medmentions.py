@@ -23,12 +23,14 @@ from pathlib import Path
 
 from bench.benchmark import Benchmark
 from bench.benchmarks.gold import resolve_gold
+from bench.benchmarks.profiles import ProfileInputs, apply_profile, check_profile, expander_for
 from bench.benchmarks.pubtator import Document, pubtator_mentions, read_pubtator
-from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
+from bench.benchmarks.sources import cached_build, default_data_dir, load_card, locate_sources, source_digests
 from bench.benchmarks.textio import iter_lines
 from bench.benchmarks.umls import read_umls
 from bench.errors import DataFormatError
 from bench.mention import COMPOSITE_SEPARATORS, Mention
+from bench.protocols import DEFAULT_PROFILE
 from bench.registry import register_benchmark
 
 FAMILY = "medmentions-st21pv"
@@ -127,8 +129,9 @@ def read_medmentions(corpus: str | Path, pmid_lists: Mapping[str, str | Path]) -
 
 
 @register_benchmark("medmentions-st21pv")
-def load_medmentions_st21pv(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
-    check_profile(FAMILY, profile)
+def load_medmentions_st21pv(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
+    profile = check_profile("medmentions", FAMILY, profile)
+    expander = expander_for("medmentions", profile)
     sources = locate_sources(FAMILY, data_dir)
     used = {n: sources[n] for n in (CORPUS, *PMID_LISTS.values(), MRCONSO, MRSTY)}
 
@@ -142,8 +145,8 @@ def load_medmentions_st21pv(data_dir: str | Path | None = None, profile: str = "
             card=load_card(FAMILY),
             source_files=source_digests(used),
         )
-        from bench.benchmarks.profiles import apply_profile
+        inputs = ProfileInputs("medmentions", expander=expander, cache_dir=default_data_dir(data_dir) / "abbreviations")
+        return apply_profile(benchmark, profile, inputs)
 
-        return apply_profile(benchmark, profile)
-
-    return cached_build(f"{FAMILY}-{profile}", used, data_dir, build)
+    stamp = {"expander": expander.identity if expander else None}
+    return cached_build(f"{FAMILY}-{profile}", used, data_dir, build, stamp)

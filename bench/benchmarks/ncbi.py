@@ -19,10 +19,12 @@ from bench.benchmark import Benchmark
 from bench.benchmarks.ctd import read_ctd_diseases
 from bench.benchmarks.gold import resolve_gold
 from bench.benchmarks.medic import medic_id, read_medic_flat
+from bench.benchmarks.profiles import ProfileInputs, apply_profile, check_profile, expander_for
 from bench.benchmarks.pubtator import MESH_OMIM_IDS, pubtator_mentions, read_pubtator
-from bench.benchmarks.sources import cached_build, check_profile, load_card, locate_sources, source_digests
+from bench.benchmarks.sources import cached_build, default_data_dir, load_card, locate_sources, source_digests
 from bench.errors import BenchError
 from bench.kb import KnowledgeBase
+from bench.protocols import DEFAULT_PROFILE
 from bench.registry import register_benchmark
 
 FAMILY = "ncbi-disease"
@@ -39,13 +41,14 @@ def _load(
     name: str, kb_source: str, read_kb, data_dir: str | Path | None, profile: str, sources: dict[str, Path | None]
 ) -> Benchmark:
     used = {n: sources[n] for n in (*SPLITS.values(), kb_source)}
+    profile = check_profile(FAMILY, name, profile)
+    expander = expander_for(FAMILY, profile)
 
     def build() -> Benchmark:
         kb: KnowledgeBase = read_kb(sources[kb_source])
+        documents = {split: read_pubtator(sources[file], MESH_OMIM_IDS) for split, file in SPLITS.items()}
         splits = {
-            split: resolve_gold(
-                pubtator_mentions(read_pubtator(sources[file], MESH_OMIM_IDS), path=sources[file]), kb, medic_id
-            )
+            split: resolve_gold(pubtator_mentions(documents[split], path=sources[file]), kb, medic_id)
             for split, file in SPLITS.items()
         }
         benchmark = Benchmark(
@@ -55,16 +58,17 @@ def _load(
             card=load_card(FAMILY),
             source_files=source_digests(used),
         )
-        from bench.benchmarks.profiles import apply_profile
+        inputs = ProfileInputs(
+            FAMILY, documents, expander=expander, cache_dir=default_data_dir(data_dir) / "abbreviations"
+        )
+        return apply_profile(benchmark, profile, inputs)
 
-        return apply_profile(benchmark, profile)
-
-    return cached_build(f"{name}-{profile}", used, data_dir, build)
+    stamp = {"expander": expander.identity if expander else None}
+    return cached_build(f"{name}-{profile}", used, data_dir, build, stamp)
 
 
 @register_benchmark("ncbi-disease")
-def load_ncbi_disease(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
-    check_profile("ncbi-disease", profile)
+def load_ncbi_disease(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     sources = locate_sources(FAMILY, data_dir)
     return _load(
         "ncbi-disease",
@@ -77,9 +81,8 @@ def load_ncbi_disease(data_dir: str | Path | None = None, profile: str = "angel"
 
 
 @register_benchmark("ncbi-disease-ctd")
-def load_ncbi_disease_ctd(data_dir: str | Path | None = None, profile: str = "angel") -> Benchmark:
+def load_ncbi_disease_ctd(data_dir: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> Benchmark:
     """NCBI-disease with the KB from CTD's ``CTD_diseases.tsv.gz`` instead of the 2012 flat file."""
-    check_profile("ncbi-disease-ctd", profile)
     sources = locate_sources(FAMILY, data_dir)
     if sources.get(CTD_DISEASES) is None:
         raise BenchError(

@@ -1,163 +1,172 @@
-"""Protocol profiles: how a published system family prepared the same benchmark.
+"""Protocol profiles: one benchmark's official files prepared the way a published system family did it.
 
-A loader builds a benchmark once from the official files and then calls
-:func:`apply_profile`; the profile's name is recorded as ``Benchmark.protocol``
-(and so in every run's config), and the data checksums change with it, so runs
-under different profiles are never compared by mistake.
+A loader parses the official files once, builds the ``official`` benchmark (the
+files as distributed: composites whole, nothing dropped or changed) and hands it
+to :func:`apply_profile` together with what the other profiles need from the
+files (:class:`ProfileInputs`: the parsed PubTator documents, the dictionary
+BioSyn used, AskAPatient's label column). The profiles themselves live in
+:mod:`profile_biosyn` and :mod:`profile_genbioel`; names, aliases and versions in
+:mod:`bench.protocols`.
 
-``angel`` (default; ANGEL and GenBioEL): the benchmark as loaded. Official
-train/dev/test splits, the KB as published, composite mentions kept whole and
-scored by the union rule.
-
-``biosyn`` (Sung et al. 2020, dmis-lab/BioSyn ``preprocess/``), as far as its
-preprocessing is public:
-
-* train = train + dev (BioSyn trains on ``processed_traindev``); dev is empty.
-  A dev mention whose id clashes with a train id gets the prefix ``dev:``.
-* the KB's names are augmented with the train+dev mention strings as synonyms
-  of their gold concepts (BioSyn's ``test_dictionary`` = dictionary + training
-  mentions, ``dictionary_preprocess.py --additional_data_dir``). Only
-  mentions with one gold concept (after resolving alternative ids) that is in
-  the KB add a name; never a test mention. The KB keeps its ``closed_world``
-  flag and gains a note.
-* composite mentions get ``parts`` (BioSyn's ``--resolve_composites``): one
-  sub-mention per id group, with ids ``<mention id>#<i>`` (i from 1), gold = its
-  id group. The part strings come, in order of preference, from the corpus
-  (BC5CDR's 7th PubTator column, passed as ``split_parts``) when it lists as
-  many pieces as the mention has id groups, else from the coordination
-  heuristics of :mod:`bench.benchmarks.composite` when they yield that many
-  pieces, else each part is the whole mention text. Groups that name the
-  same concept after alternative ids are resolved ("cat eye syndrome",
-  ``C535918|OMIM:115470``) count once, and a mention left with one group gets
-  no parts: BioSyn reaches the same result by dropping the OMIM ids of a
-  mention that mixes OMIM and MeSH ids. That filter itself is not reproduced:
-  it reads the annotator's spelling, which resolution replaces by the KB's
-  canonical id (MEDIC makes some OMIM ids canonical, so a resolved OMIM id
-  may stand for an annotated MeSH id). The mention's own gold ids are never
-  changed. Composite mode scoring (``--composite``) then needs every part to
-  be a hit.
-
-Not reproduced from BioSyn: Ab3P abbreviation expansion (needs the Ab3P
-binary), lower-casing and punctuation removal of mentions and names (a
-system's own normalisation, see ``bench.normalize``), the NCBI typo list,
-BioSyn's last-resort split of a composite into its whitespace tokens
-(``composite.split_composite(..., token_fallback=True)`` offers it), and
-``--remove_cuiless``: mentions whose gold ids are not in the KB (BC5CDR's
-``-1``) are kept and count as misses; ``bioel-bench stats`` gives their number
-(``mentions_with_gold_missing_from_kb``) so that BioSyn's filtered
-denominators can be recomputed.
+Every changed or dropped mention is counted per split and step in
+``Benchmark.steps`` (``bioel-bench stats`` and the dataset cards print them), and
+the profile, its version and the abbreviation detector go into the data
+checksum, so runs that differ in any of them are never paired.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from bench.benchmark import DEV, TRAIN, Benchmark
-from bench.benchmarks.composite import split_composite
+from bench.benchmark import DEV, TEST, TRAIN, Benchmark
+from bench.benchmarks.abbreviations import Expander, choose_expander, detect_cached, fallback_flag
+from bench.benchmarks.profile_biosyn import TYPOS_FOR, biosyn_dictionary, biosyn_queries, biosyn_splits
+from bench.benchmarks.profile_genbioel import (
+    expand_whole_mentions,
+    genbioel_aap_splits,
+    genbioel_bc5cdr_splits,
+    genbioel_kb,
+    genbioel_ncbi_splits,
+    lowercase_and_drop_missing,
+)
+from bench.benchmarks.pubtator import Document
 from bench.errors import BenchError
 from bench.kb import KnowledgeBase
-from bench.mention import Mention
+from bench.protocols import BIOSYN, GENBIOEL, GENBIOEL_FIXED, OFFICIAL, PROFILES, canonical_profile
 
-PROFILES = ("angel", "biosyn")
-
-
-def apply_profile(
-    benchmark: Benchmark, profile: str, split_parts: Mapping[str, Sequence[str]] | None = None
-) -> Benchmark:
-    """``benchmark`` prepared under ``profile`` (see the module docstring).
-
-    ``split_parts`` maps a mention id to the sub-mention strings the corpus
-    itself gives for a composite mention (BC5CDR's 7th column).
-    """
-    if profile == "angel":
-        return benchmark if benchmark.protocol == "angel" else replace(benchmark, protocol="angel")
-    if profile == "biosyn":
-        return biosyn_profile(benchmark, split_parts or {})
-    raise BenchError(f"unknown protocol profile {profile!r}; choose from {', '.join(PROFILES)}")
-
-
-# --- biosyn -------------------------------------------------------------------
-
-
-def biosyn_profile(benchmark: Benchmark, split_parts: Mapping[str, Sequence[str]]) -> Benchmark:
-    train = list(benchmark.splits.get(TRAIN, ()))
-    dev = list(benchmark.splits.get(DEV, ()))
-    train_ids = {m.id for m in train}
-    renamed = {f"dev:{m.id}": m.id for m in dev if m.id in train_ids}
-    merged_train = train + [m if m.id not in train_ids else replace(m, id=f"dev:{m.id}") for m in dev]
-    kb = augment_kb(benchmark.kb, merged_train)
-
-    def split(mentions: Sequence[Mention]) -> list[Mention]:
-        return [with_parts(m, split_parts.get(renamed.get(m.id, m.id))) for m in mentions]
-
-    splits: dict[str, list[Mention]] = {}
-    for name, mentions in benchmark.splits.items():
-        if name == DEV:
-            splits[name] = []
-        else:
-            splits[name] = split(merged_train if name == TRAIN else mentions)
-    if TRAIN not in splits and dev:
-        splits[TRAIN] = split(merged_train)
-    return replace(benchmark, splits=splits, kb=kb, protocol="biosyn")
+# Which profiles each benchmark family has, and which of them detect abbreviations.
+FAMILY_PROFILES: dict[str, tuple[str, ...]] = {
+    "ncbi-disease": PROFILES,
+    "demo": PROFILES,  # NCBI-disease's layout, so NCBI-disease's pipelines
+    "bc5cdr": PROFILES,
+    "cometa": (GENBIOEL, GENBIOEL_FIXED, OFFICIAL),  # BioSyn has no COMETA preprocessing
+    "aap": (GENBIOEL, GENBIOEL_FIXED, OFFICIAL),
+    "medmentions": (GENBIOEL, GENBIOEL_FIXED, OFFICIAL),
+}
+EXPANDING = {
+    (BIOSYN, "ncbi-disease"),
+    (BIOSYN, "demo"),
+    (BIOSYN, "bc5cdr"),
+    (GENBIOEL, "ncbi-disease"),  # through BioSyn's output
+    (GENBIOEL, "demo"),
+    (GENBIOEL, "bc5cdr"),
+    (GENBIOEL, "medmentions"),
+}
 
 
-def augment_kb(kb: KnowledgeBase, mentions: Sequence[Mention]) -> KnowledgeBase:
-    """The KB with each single-concept training mention string added to its concept."""
-    concepts = {cid: list(names) for cid, names in kb.concepts.items()}
-    added = 0
-    for mention in mentions:
-        if len(mention.gold_ids) != 1:  # composites naming two concepts add nothing
-            continue
-        concept_id = kb.resolve_id(next(iter(mention.gold_ids)))
-        text = mention.text.strip()
-        if concept_id is None or not text:
-            continue
-        if text not in concepts[concept_id]:
-            concepts[concept_id].append(text)
-            added += 1
-    note = f"biosyn profile: {added} train+dev mention strings added as synonyms of their gold concepts"
-    augmented = KnowledgeBase(
-        f"{kb.name} + train/dev mentions",
-        concepts,
-        kb.alt_ids,
-        closed_world=kb.closed_world,
-        notes=[*kb.notes, note],
-    )
-    for attribute in ("definitions", "report_created"):
-        if hasattr(kb, attribute):
-            setattr(augmented, attribute, getattr(kb, attribute))
-    return augmented
-
-
-def effective_groups(groups: Sequence[frozenset[str]]) -> list[frozenset[str]]:
-    """Distinct id groups in annotation order (a group repeated after id resolution counts once)."""
-    return list(dict.fromkeys(groups))
-
-
-def with_parts(mention: Mention, corpus_parts: Sequence[str] | None = None) -> Mention:
-    """``mention`` with sub-mentions when it is composite (see the module docstring)."""
-    if not mention.composite:
-        return mention
-    pieces = [p.strip() for p in corpus_parts or () if p.strip()]
-    if len(pieces) == len(mention.gold_groups):
-        groups = list(mention.gold_groups)
-    else:
-        groups = effective_groups(mention.gold_groups)
-        if len(groups) < 2:
-            return mention
-        pieces = split_composite(mention.text, len(groups)) or [mention.text] * len(groups)
-    parts = tuple(
-        Mention(
-            id=f"{mention.id}#{i}",
-            text=piece,
-            gold_ids=group,
-            doc_id=mention.doc_id,
-            span=mention.span,
-            context=mention.context,
-            entity_type=mention.entity_type,
-            gold_groups=(group,),
+def check_profile(family: str, benchmark: str, profile: str) -> str:
+    """The canonical profile name, or an error naming the profiles ``benchmark`` has."""
+    name = canonical_profile(profile)
+    supported = FAMILY_PROFILES[family]
+    if name not in supported:
+        raise BenchError(
+            f"benchmark {benchmark!r} has no protocol profile {name!r}; choose from {', '.join(supported)}"
         )
-        for i, (piece, group) in enumerate(zip(pieces, groups), start=1)
+    if name == BIOSYN and benchmark == "bc5cdr":
+        raise BenchError(
+            "BioSyn prepares BC5CDR one entity type at a time: "
+            "use bc5cdr-disease or bc5cdr-chemical with --profile biosyn"
+        )
+    return name
+
+
+def expander_for(family: str, profile: str) -> Expander | None:
+    """The abbreviation detector ``profile`` uses on ``family`` (None when it uses none)."""
+    fixed = GENBIOEL if profile == GENBIOEL_FIXED else profile
+    return choose_expander() if (fixed, family) in EXPANDING else None
+
+
+@dataclass(frozen=True)
+class ProfileInputs:
+    """What a loader hands the profiles besides the official benchmark."""
+
+    family: str
+    documents: Mapping[str, Sequence[Document]] = field(default_factory=dict)  # PubTator splits as parsed
+    entity_types: tuple[str, ...] | None = None
+    biosyn_kb: KnowledgeBase | None = None  # the dictionary BioSyn used (MEDIC 2012 for NCBI and BC5CDR-D)
+    labels: Mapping[str, str] = field(default_factory=dict)  # AskAPatient's label column, by mention id
+    expander: Expander | None = None
+    cache_dir: Path | None = None  # where detected abbreviations are kept
+
+
+def _abbreviations(inputs: ProfileInputs, text_of) -> dict[str, dict[str, str]]:
+    if inputs.expander is None:
+        raise BenchError("internal: this profile needs an abbreviation detector")
+    texts = {d.doc_id: text_of(d) for docs in inputs.documents.values() for d in docs}
+    return detect_cached(inputs.expander, texts, inputs.cache_dir)
+
+
+def _biosyn_text(document: Document) -> str:
+    """The ``<pmid>.txt`` BioSyn writes and runs Ab3P on: title, a blank line, abstract."""
+    return f"{document.title}\n\n{document.abstract}"
+
+
+def _steps(counts: Mapping[str, Counter]) -> dict[str, dict[str, int]]:
+    return {name: {k: int(v) for k, v in sorted(c.items())} for name, c in counts.items() if c}
+
+
+def apply_profile(benchmark: Benchmark, profile: str, inputs: ProfileInputs) -> Benchmark:
+    """``benchmark`` (the official one) prepared under ``profile``."""
+    profile = check_profile(inputs.family, benchmark.name, profile)
+    if profile == OFFICIAL:
+        return replace(benchmark, protocol=OFFICIAL)
+    counts: dict[str, Counter] = {name: Counter() for name in (*benchmark.splits, "kb")}
+    flags = dict(benchmark.flags)
+    if inputs.expander is not None and inputs.expander.fallback:
+        flags["abbreviation_fallback"] = fallback_flag(inputs.expander)
+    fixed = profile == GENBIOEL_FIXED
+    family = inputs.family
+    if profile == BIOSYN or (family in ("ncbi-disease", "demo") and profile in (GENBIOEL, GENBIOEL_FIXED)):
+        source_kb = inputs.biosyn_kb or benchmark.kb
+        typos = TYPOS_FOR.get("ncbi-disease") if family in ("ncbi-disease", "demo") else None
+        corpus = biosyn_queries(
+            inputs.documents,
+            _abbreviations(inputs, _biosyn_text),
+            source_kb,
+            entity_types=inputs.entity_types,
+            typos=typos,
+        )
+        for split, c in corpus.counts.items():
+            counts.setdefault(split, Counter()).update(c)
+        training = [*corpus.queries.get(TRAIN, []), *corpus.queries.get(DEV, [])]
+        kb = biosyn_dictionary(source_kb, training, counts["kb"])
+        if profile == BIOSYN:
+            splits = biosyn_splits(corpus, kb)
+            counts[TRAIN]["dev mentions merged into train"] = len(corpus.queries.get(DEV, []))
+        else:
+            kb = genbioel_kb(kb, counts["kb"], dedup=False)  # NCBI: prepare_dataset.py runs no cross-id de-dup
+            splits = genbioel_ncbi_splits(corpus, kb, counts, fixed=fixed)
+    elif family == "bc5cdr":
+        kb = genbioel_kb(benchmark.kb, counts["kb"], dedup=not fixed)
+        abbreviations = _abbreviations(inputs, lambda d: d.text)
+        splits = genbioel_bc5cdr_splits(inputs.documents, abbreviations, kb, inputs.entity_types or (), counts)
+    elif family == "cometa":
+        kb = genbioel_kb(benchmark.kb, counts["kb"], dedup=not fixed)
+        splits = lowercase_and_drop_missing(benchmark.splits, kb, counts, drop=True)
+    elif family == "aap":
+        kb = genbioel_kb(benchmark.kb, counts["kb"], dedup=not fixed, keep_last_name=True)
+        splits = genbioel_aap_splits(benchmark.splits, inputs.labels, counts)
+    elif family == "medmentions":
+        kb = genbioel_kb(benchmark.kb, counts["kb"], dedup=not fixed)
+        by_doc = {m.doc_id: m.context or "" for s in benchmark.splits.values() for m in s}
+        detected = detect_cached(inputs.expander, by_doc, inputs.cache_dir) if inputs.expander else {}
+        splits = expand_whole_mentions(benchmark.splits, detected, counts)
+    else:
+        raise BenchError(f"internal: no {profile} pipeline for {family}")
+    for split in (TRAIN, DEV, TEST):
+        splits.setdefault(split, [])
+    for split, mentions in splits.items():  # what the split holds at the end, merges included
+        counts.setdefault(split, Counter()).pop("mentions kept", None)
+        counts[split]["mentions in the split"] = len(mentions)
+    return replace(
+        benchmark,
+        splits=splits,
+        kb=kb,
+        protocol=profile,
+        flags=flags,
+        steps=_steps(counts),
+        expander=inputs.expander.identity if inputs.expander else None,
     )
-    return replace(mention, parts=parts)

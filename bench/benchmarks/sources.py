@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import pickle
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,16 +190,26 @@ def verified_digests(root: Path, sources: Mapping[str, Path | None]) -> dict[str
 
 
 def cached_build(
-    key: str, sources: Mapping[str, Path | None], data_dir: str | Path | None, build: Callable[[], Benchmark]
+    key: str,
+    sources: Mapping[str, Path | None],
+    data_dir: str | Path | None,
+    build: Callable[[], Benchmark],
+    extra_stamp: Mapping[str, Any] | None = None,
 ) -> Benchmark:
     """Build a benchmark once per set of source digests and reuse it.
 
     The cache file stores the digests it was built from; a changed source file
     (or a newer loader) is detected and the benchmark rebuilt, never reused.
+    ``extra_stamp`` adds what else decides the result (the abbreviation detector's identity).
     """
     digests = verified_digests(raw_dir(data_dir), sources)
     cache = default_data_dir(data_dir) / "prepared" / f"{key}.pkl"
-    stamp = {"loader_version": LOADER_VERSION, "loader_code": _loader_code_digest(), "sources": digests}
+    stamp = {
+        "loader_version": LOADER_VERSION,
+        "loader_code": _loader_code_digest(),
+        "sources": digests,
+        "extra": dict(extra_stamp or {}),
+    }
     if cache.is_file():
         try:
             with open(cache, "rb") as handle:
@@ -232,8 +242,3 @@ def _loader_code_digest() -> str:
 def source_digests(sources: Mapping[str, Path | None]) -> dict[str, str]:
     """sha256 of each present source file, for ``Benchmark.source_files``."""
     return {name: sha256_file(path) for name, path in sorted(sources.items()) if path is not None}
-
-
-def check_profile(name: str, profile: str, supported: Sequence[str] = ("angel", "biosyn")) -> None:
-    if profile not in supported:
-        raise BenchError(f"benchmark {name!r} has no protocol profile {profile!r}; choose from {', '.join(supported)}")

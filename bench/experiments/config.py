@@ -9,7 +9,7 @@ would otherwise silently run the default.
     name: cpu
     out: runs/cpu                  # where run directories go (relative to the config file's folder's parent)
     ks: [1, 5, 10]
-    profile: angel
+    profile: genbioel
     seeds: [0]
     benchmarks: [ncbi-disease, aap-fold0]
     baseline: genbioel             # significance markers in the main table compare with this system label
@@ -36,6 +36,7 @@ import yaml
 
 from bench.errors import BenchError, DataFormatError
 from bench.metrics import DEFAULT_KS
+from bench.protocols import DEFAULT_PROFILE
 from bench.runner import RunSpec
 
 TOP_KEYS = {
@@ -288,7 +289,7 @@ def parse_experiment(
         path=path,
         out=out,
         ks=tuple(ks),
-        profile=data.get("profile", "angel"),
+        profile=data.get("profile", DEFAULT_PROFILE),
         split=data.get("split", "test"),
         seeds=tuple(seeds),
         benchmarks=tuple(benchmarks),

@@ -40,6 +40,7 @@ from bench.cli_types import positive_int
 from bench.code_identity import result_identity
 from bench.errors import BenchError
 from bench.linker import options_to_dict
+from bench.protocols import profile_record
 from bench.registry import SYSTEMS
 from bench.results import CONFIG, SCHEMA_VERSION, RunRecord, load_run, partial_dir, write_json
 from bench.runner import RunSpec, execute, load_benchmark, run_key
@@ -118,7 +119,7 @@ class _Resolver:
             "system": spec.system,
             "options": self.options(spec),
             "benchmark": spec.benchmark,
-            "profile": spec.profile,
+            **profile_record(spec.profile),
             "split": spec.split,
             "ks": ks,
             "seed": spec.seed,

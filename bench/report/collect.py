@@ -25,6 +25,7 @@ from typing import Any
 
 from bench.compare import check_comparable
 from bench.errors import BenchError, IncompleteRunError
+from bench.protocols import canonical_profile, run_profile
 from bench.results import CONFIG, METRICS, PARTIAL_SUFFIX, RunRecord, load_run
 
 SWEEP_PLAN = "sweep.json"
@@ -272,7 +273,7 @@ def _from_scan(collection: Collection, planned: Sequence[Any], out: Path, name: 
             "system": spec.system,
             "benchmark": spec.benchmark,
             "seed": spec.seed,
-            "profile": spec.profile,
+            "profile": canonical_profile(spec.profile),
             "split": spec.split,
             "options": _canonical(options),
         }
@@ -298,7 +299,7 @@ def _identity(record: RunRecord) -> dict[str, Any]:
         "system": c.get("system"),
         "benchmark": c.get("benchmark"),
         "seed": c.get("seed"),
-        "profile": c.get("profile"),
+        "profile": run_profile(c),  # runs from before profile versions that say "angel" used the official files
         "split": c.get("split"),
         "options": _canonical(c.get("options") or {}),
     }
