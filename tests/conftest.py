@@ -103,3 +103,31 @@ def register_demo_halves() -> None:
             "demo-halves",
             lambda data_dir=None, profile="angel": BenchmarkSuite("demo-halves", ("demo-half0", "demo-half1")),
         )
+
+
+def assert_card_figures(card: str, data_dir: Path) -> list[str]:
+    """Every variant and profile on a card has the stats the harness computes now.
+
+    A profile whose abbreviation detector differs from this machine's (the card was written with
+    another one) cannot be compared; those are returned, and every other one must match exactly.
+    """
+    from bench.benchmarks.card import read_card
+    from bench.benchmarks.card_figures import BASELINES, card_path, card_stats, profiles_of
+    from bench.runner import load_benchmark
+    from bench.stats import benchmark_stats
+
+    written = read_card(card_path(card))
+    assert set(written["baselines"]) == set(BASELINES)
+    skipped = []
+    for variant, per_profile in written["stats"].items():
+        assert list(per_profile) == profiles_of(card, variant), variant
+        for system in BASELINES:
+            assert set(written["baselines"][system][variant]) == set(per_profile), (system, variant)
+        for profile, figures in per_profile.items():
+            computed = card_stats(benchmark_stats(load_benchmark(variant, profile, data_dir)))
+            if computed["expander"] != figures["expander"]:
+                skipped.append(f"{variant}/{profile}: card written with {figures['expander']}")
+                continue
+            assert_card_values_match(figures, computed, f"{variant}.{profile}")
+            assert figures == computed, f"{variant}.{profile}"
+    return skipped

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import assert_card_figures
 
 from bench.benchmark import Benchmark, BenchmarkSuite
 from bench.benchmarks.aap import FOLDS, KB_FILE, MEMBERS, SPLIT_FILES, fold_file, read_aap_fold, read_aap_kb
@@ -188,11 +189,14 @@ def test_card_sources_and_variants() -> None:
         assert source.url.endswith(Path(source.name).name)
         assert len(source.sha256) == 64 and source.required and not source.licensed
     assert set(card["stats"]) == set(MEMBERS)
-    baselines = card["baselines"]["tfidf"]
-    assert set(baselines) == {*MEMBERS, "aap"}
-    for k in ("acc@1", "acc@5"):
-        mean = statistics.mean(baselines[m][k] for m in MEMBERS)
-        assert abs(baselines["aap"][k] - mean) <= 0.05 + 1e-9  # the mean of unrounded fold scores
+    for system, baselines in card["baselines"].items():
+        assert set(baselines) == {*MEMBERS, "aap"}
+        for profile in baselines["aap"]:
+            for k in ("acc@1", "acc@5"):
+                mean = statistics.mean(baselines[m][profile][k] for m in MEMBERS)
+                # the card rounds the mean of unrounded fold scores (<= 0.05 off), and each fold's
+                # rounded score is <= 0.05 off, so the mean of the rounded folds is within 0.1
+                assert abs(baselines["aap"][profile][k] - mean) <= 0.1 + 1e-9, (system, profile)
 
 
 # --- the real files ----------------------------------------------------------------
@@ -244,17 +248,7 @@ def test_official_folds(prepared: Path, folds: dict[str, Benchmark], fold_stats:
 
 
 @needs_shared
-def test_card_matches_the_files(fold_stats: dict[str, dict]) -> None:
-    card = read_card(CARD)
+def test_card_matches_the_files(prepared: Path) -> None:
     for source in card_sources("aap"):
         assert sha256_file(SHARED_DATA / source.name) == source.sha256, source.name
-    for name, written in card["stats"].items():
-        computed = fold_stats[name]
-        for section, values in written.items():
-            if section == "splits":
-                for split, numbers in values.items():
-                    for key, value in numbers.items():
-                        assert computed["splits"][split][key] == value, (name, split, key)
-            else:
-                for key, value in values.items():
-                    assert computed[section][key] == value, (name, section, key)
+    assert_card_figures("aap", prepared)

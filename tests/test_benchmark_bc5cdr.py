@@ -7,21 +7,21 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import assert_card_values_match
+from conftest import assert_card_figures
 
 from bench.benchmark import Benchmark
 from bench.benchmarks.bc5cdr import (
     CTD_CHEMICALS,
     CTD_DISEASES,
+    MEDIC_FLAT,
     SPLITS,
     load_bc5cdr,
     load_bc5cdr_chemical,
     load_bc5cdr_disease,
 )
-from bench.benchmarks.card import read_card
 from bench.benchmarks.ctd import kb_definitions, read_ctd_chemicals
 from bench.benchmarks.prepare import prepare
-from bench.errors import DataFormatError
+from bench.errors import BenchError, DataFormatError
 from bench.normalize import normalize_name
 from bench.registry import BENCHMARKS
 from bench.stats import benchmark_stats
@@ -98,7 +98,10 @@ def test_minus_one_is_kept_and_missing_from_the_kb(fixture_data: Path) -> None:
 
 
 def test_closed_world_chemicals_from_train_and_dev_only(fixture_data: Path) -> None:
-    for benchmark in (load_bc5cdr_chemical(data_dir=fixture_data, profile="official"), load_bc5cdr(data_dir=fixture_data, profile="official")):
+    for benchmark in (
+        load_bc5cdr_chemical(data_dir=fixture_data, profile="official"),
+        load_bc5cdr(data_dir=fixture_data, profile="official"),
+    ):
         kb = benchmark.kb
         assert kb.closed_world is True
         assert "CTD_chemicals" in benchmark.flags["closed_world_kb"]
@@ -126,21 +129,45 @@ def test_real_ctd_chemicals_lift_the_flag(fixture_data: Path) -> None:
         assert CTD_CHEMICALS in benchmark.source_files
 
 
-def test_seventh_column_gives_the_biosyn_parts(fixture_data: Path) -> None:
-    biosyn = load_bc5cdr(data_dir=fixture_data, profile="biosyn")
-    assert biosyn.protocol == "biosyn" and biosyn.split("dev") == ()
-    assert "closed_world_kb" in biosyn.flags and biosyn.kb.closed_world
-    train = {m.text: m for m in biosyn.split("train")}
-    # no coordination in the text: only the corpus's 7th column can split it
-    assert [p.text for p in train["hemorrhagic cystitis"].parts] == ["hemorrhagic", "cystitis"]
-    assert [p.gold_ids for p in train["hemorrhagic cystitis"].parts] == [{"D006470"}, {"D003556"}]
-    assert [p.text for p in train["Oxidized and reduced glutathione"].parts] == [
-        "Oxidized glutathione",
-        "reduced glutathione",
-    ]
-    # no 7th column: the coordination heuristic
-    assert [p.text for p in train["breast and ovarian cancer"].parts] == ["breast cancer", "ovarian cancer"]
-    assert train["Naloxone"].parts == ()
+MEDIC_LINES = (
+    "D003556||Cystitis|Cystitides\n"
+    "D006470||Hemorrhage|Bleeding|Hemorrhages\n"
+    "D007022||Hypotension|Low Blood Pressure\n"
+    "D001943||Breast Neoplasms|Breast Cancer\n"
+    "D010051||Ovarian Neoplasms|Ovarian Cancer\n"
+)
+
+
+def test_biosyn_takes_the_seventh_column_as_the_mention(fixture_data: Path) -> None:
+    with pytest.raises(BenchError, match=r"needs ncbi-disease/medic_06Jul2012\.txt"):
+        load_bc5cdr_disease(data_dir=fixture_data, profile="biosyn")
+    medic = fixture_data / "raw" / MEDIC_FLAT
+    medic.parent.mkdir(parents=True, exist_ok=True)
+    medic.write_text(MEDIC_LINES)
+    disease = load_bc5cdr_disease(data_dir=fixture_data, profile="biosyn")
+    assert disease.protocol == "biosyn" and disease.split("dev") == ()
+    assert disease.kb.name.startswith("MEDIC (06 Jul 2012)")
+    train = {m.text: m for m in disease.split("train")}
+    # bc5cdr_preprocess.py: a 7th column with as many "|" as the ids stands for the mention
+    cystitis = train["hemorrhagic|cystitis"]
+    assert [p.text for p in cystitis.parts] == ["hemorrhagic", "cystitis"]
+    assert cystitis.gold_ids == {"D006470", "D003556"}
+    # no 7th column: BioSyn's composite patterns
+    assert [p.text for p in train["breast cancer|ovarian cancer"].parts] == ["breast cancer", "ovarian cancer"]
+    assert "hypotensive" in train and train["hypotensive"].parts == ()
+    # hypertension (D006973) is not in this MEDIC: --remove_cuiless drops the test mention
+    assert disease.split("test") == ()
+    assert disease.steps["test"]["dropped: an id is not in the dictionary"] == 1
+    chemical = load_bc5cdr_chemical(data_dir=fixture_data, profile="biosyn")
+    assert "closed_world_kb" in chemical.flags and chemical.kb.closed_world
+    glutathione = next(m for m in chemical.split("train") if m.composite)
+    assert [p.text for p in glutathione.parts] == ["oxidized glutathione", "reduced glutathione"]
+    assert "nalozone" not in {m.text for m in chemical.split("train")}  # gold -1
+
+
+def test_biosyn_prepares_one_entity_type_at_a_time(fixture_data: Path) -> None:
+    with pytest.raises(BenchError, match="bc5cdr-disease or bc5cdr-chemical"):
+        load_bc5cdr(data_dir=fixture_data, profile="biosyn")
 
 
 # --- the official files -----------------------------------------------------------------
@@ -159,7 +186,7 @@ def prepared(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def official(prepared: Path) -> dict[str, Benchmark]:
-    return {name: loader(data_dir=prepared) for name, loader in LOADERS.items()}
+    return {name: loader(data_dir=prepared, profile="official") for name, loader in LOADERS.items()}
 
 
 def test_official_counts(official: dict[str, Benchmark]) -> None:
@@ -197,21 +224,24 @@ def test_no_test_only_chemical_string_in_the_closed_world_kb(official: dict[str,
     assert set(chemical.kb.concepts) <= training_ids
 
 
-def test_card_stats_are_what_stats_computes(official: dict[str, Benchmark]) -> None:
-    card = read_card(CARD)
-    assert set(card["stats"]) == set(card["variants"]) == set(LOADERS)
-    assert set(card["baselines"]["tfidf"]) == set(LOADERS)
-    for variant, benchmark in official.items():
-        assert_card_values_match(card["stats"][variant], benchmark_stats(benchmark), variant)
+def test_card_figures_are_what_the_harness_computes(prepared: Path) -> None:
+    skipped = assert_card_figures("bc5cdr", prepared)
+    assert not any("official" in s for s in skipped)
 
 
 def test_biosyn_profile_on_bc5cdr_disease(prepared: Path, official: dict[str, Benchmark]) -> None:
-    angel = official["bc5cdr-disease"]
     biosyn = BENCHMARKS.get("bc5cdr-disease")(data_dir=prepared, profile="biosyn")
-    assert len(biosyn.split("train")) == 4182 + 4244 and biosyn.split("dev") == ()
-    assert [m.gold_ids for m in biosyn.split("test")] == [m.gold_ids for m in angel.split("test")]
-    assert biosyn.kb.n_names > angel.kb.n_names
+    steps = biosyn.steps
+    # --remove_cuiless against MEDIC 2012: gold -1 and ids MEDIC lacks are dropped, per split
+    dropped = {s: steps[s]["dropped: an id is not in the dictionary"] for s in ("train", "dev", "test")}
+    assert dropped == {"train": 51, "dev": 66, "test": 137}
+    assert len(biosyn.split("train")) == 4182 - 51 + 4244 - 66 and biosyn.split("dev") == ()
+    assert len(biosyn.split("test")) == 4424 - 137 == 4287
+    # Ab3P expands about 9% of the test mentions (DESIGN.md section 2a)
+    assert steps["test"]["abbreviation expanded"] == 389
+    assert biosyn.kb.name.startswith("MEDIC (06 Jul 2012)")
+    assert steps["kb"]["train+dev mention strings added as names"] == 1384
     composite = [m for m in biosyn.split("test") if m.composite]
-    assert len(composite) == 63 and all(m.parts for m in composite)
-    hc = next(m for m in biosyn.split("train") if m.text == "hemorrhagic cystitis")
+    assert len(composite) == 62 and sum(bool(m.parts) for m in composite) == 52
+    hc = next(m for m in biosyn.split("train") if m.text == "hemorrhagic|cystitis")
     assert [p.text for p in hc.parts] == ["hemorrhagic", "cystitis"]  # from the 7th column

@@ -110,7 +110,9 @@ def test_card_and_sources(benchmark, prepared):
     assert benchmark.card == card
     assert card["official_counts"]["documents"] == {"total": 4392, "train": 2635, "dev": 878, "test": 879}
     assert set(benchmark.source_files) == {CORPUS, *PMID_LISTS.values(), "umls/MRCONSO.RRF", "umls/MRSTY.RRF"}
-    assert (prepared / "raw" / CORPUS).is_file() and (prepared / "prepared" / "medmentions-st21pv-official.pkl").is_file()
+    assert (prepared / "raw" / CORPUS).is_file() and (
+        prepared / "prepared" / "medmentions-st21pv-official.pkl"
+    ).is_file()
 
 
 def test_profiles(prepared):

@@ -113,7 +113,7 @@ def test_biosyn_expands_normalises_resolves_and_drops(ncbi_like) -> None:
     assert biosyn.split("dev") == () and any(m.text == "ovarian tumor" for m in biosyn.split("train"))
     steps = biosyn.steps
     assert steps["train"]["dropped: an id is not in the dictionary"] == 1
-    assert steps["train"]["mentions of a repeated document dropped"] == 1
+    assert steps["train"]["dropped: mention of a repeated document"] == 1
     assert steps["train"]["dev mentions merged into train"] == 1
     assert steps["test"]["composite split"] == 2 and steps["test"]["abbreviation expanded"] == 1
     assert steps["test"]["OMIM ids dropped from a mixed composite"] == 1
@@ -148,7 +148,7 @@ def test_genbioel_ncbi_keeps_the_first_piece_and_removes_training_composites(ncb
     assert test["0-41"].text == "hereditary breast" and test["0-41"].gold_ids == {"D001943", "D010051"}
     assert test["0-41"].parts == ()
     assert not any(len(m.gold_ids) > 1 for m in genbioel.split("train"))
-    assert genbioel.steps["train"]["train mention with several ids removed from training"] == 1
+    assert genbioel.steps["train"]["dropped: train mention with several ids (training only)"] == 1
     assert len(genbioel.split("dev")) == 1 and any(m.id.startswith("dev:") for m in genbioel.split("train"))
     fixed = apply_profile(official, "genbioel-fixed", inputs)
     assert [p.text for p in by_span(fixed, "test")["0-41"].parts] == [

@@ -36,7 +36,7 @@ from bench.benchmarks.medic import read_medic_flat
 from bench.benchmarks.profiles import ProfileInputs, apply_profile, check_profile, expander_for
 from bench.benchmarks.pubtator import MESH_OMIM_IDS, Annotation, Document, pubtator_mentions, read_pubtator
 from bench.benchmarks.sources import cached_build, default_data_dir, load_card, locate_sources, source_digests
-from bench.errors import DataFormatError
+from bench.errors import BenchError, DataFormatError
 from bench.kb import KnowledgeBase
 from bench.mention import Mention
 from bench.protocols import BIOSYN, DEFAULT_PROFILE
@@ -50,6 +50,7 @@ SPLITS = {
 }
 CTD_DISEASES = "ctd/CTD_diseases.tsv.gz"
 CTD_CHEMICALS = "ctd/CTD_chemicals.tsv.gz"
+MEDIC_FLAT = "ncbi-disease/medic_06Jul2012.txt"  # BioSyn's dictionary for BC5CDR diseases (optional)
 CHEMICAL, DISEASE = "Chemical", "Disease"
 VARIANTS: dict[str, tuple[str, ...]] = {
     "bc5cdr": (CHEMICAL, DISEASE),
@@ -132,11 +133,13 @@ def _load(variant: str, data_dir: str | Path | None, profile: str) -> Benchmark:
         used_names.append(CTD_CHEMICALS)
     used = {n: sources[n] for n in used_names}
     if profile == BIOSYN and variant == "bc5cdr-disease":
-        # BioSyn links BC5CDR diseases against the MEDIC file of NCBI-disease (preprocess/README.md)
-        from bench.benchmarks import ncbi
-
-        medic = locate_sources(ncbi.FAMILY, data_dir)[ncbi.MEDIC_FLAT]
-        used[ncbi.MEDIC_FLAT] = medic
+        # BioSyn links BC5CDR diseases against the MEDIC flat file of NCBI-disease (preprocess/README.md)
+        if sources.get(MEDIC_FLAT) is None:
+            raise BenchError(
+                f"bc5cdr-disease --profile biosyn needs {MEDIC_FLAT} (BioSyn's dictionary for BC5CDR diseases), "
+                "which is not prepared. Run: bioel-bench prepare bc5cdr --from DIR (a folder holding it)"
+            )
+        used[MEDIC_FLAT] = sources[MEDIC_FLAT]
 
     def build() -> Benchmark:
         documents: dict[str, list[Document]] = {}
@@ -184,9 +187,7 @@ def _load(variant: str, data_dir: str | Path | None, profile: str) -> Benchmark:
         )
         biosyn_kb = None
         if profile == BIOSYN and variant == "bc5cdr-disease":
-            from bench.benchmarks import ncbi
-
-            biosyn_kb = read_medic_flat(used[ncbi.MEDIC_FLAT], name="MEDIC (06 Jul 2012)")
+            biosyn_kb = read_medic_flat(used[MEDIC_FLAT], name="MEDIC (06 Jul 2012)")
         inputs = ProfileInputs(
             FAMILY,
             documents,

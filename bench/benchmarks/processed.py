@@ -174,19 +174,21 @@ def read_biosyn_dictionary(path: Path) -> KnowledgeBase:
     return KnowledgeBase(f"BioSyn dictionary ({path.name})", concepts, alt_ids)
 
 
-def read_biosyn_processed(folder: Path, name: str) -> Benchmark:
+def read_biosyn_processed(folder: Path, name: str, resolve_with: KnowledgeBase | None = None) -> Benchmark:
+    """BioSyn's folder; query ids resolve through its dictionary, or through ``resolve_with`` (another KB)."""
     dictionary = folder / "test_dictionary.txt"
     if not dictionary.is_file():
         raise DataFormatError(dictionary, None, "file not found (BioSyn's evaluation dictionary)")
     kb = read_biosyn_dictionary(dictionary)
-    test = read_biosyn_queries(folder / "processed_test", TEST, kb)
+    ids = resolve_with or kb
+    test = read_biosyn_queries(folder / "processed_test", TEST, ids)
     if (folder / "processed_traindev").is_dir():
-        train = read_biosyn_queries(folder / "processed_traindev", TRAIN, kb)
+        train = read_biosyn_queries(folder / "processed_traindev", TRAIN, ids)
     else:
-        train = read_biosyn_queries(folder / "processed_train", TRAIN, kb)
+        train = read_biosyn_queries(folder / "processed_train", TRAIN, ids)
         if (folder / "processed_dev").is_dir():
             train_ids = {m.id for m in train}
-            dev = read_biosyn_queries(folder / "processed_dev", DEV, kb)
+            dev = read_biosyn_queries(folder / "processed_dev", DEV, ids)
             train += [m if m.id not in train_ids else _renamed(m, f"dev:{m.id}") for m in dev]
     return Benchmark(
         name, {TRAIN: train, DEV: [], TEST: test}, kb, protocol=BIOSYN_PROCESSED, source_files=_digests(folder)

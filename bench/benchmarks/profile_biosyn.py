@@ -99,7 +99,7 @@ def biosyn_queries(
         seen: set[str] = set()
         for document in docs:
             if document.pmid in seen:
-                counts["mentions of a repeated document dropped"] += len(document.annotations)
+                counts["dropped: mention of a repeated document"] += len(document.annotations)
                 continue
             seen.add(document.pmid)
             used: set[str] = set()
@@ -109,9 +109,12 @@ def biosyn_queries(
                     continue
                 counts["mentions read"] += 1
                 mention = annotation.text
-                extra = annotation.extra
-                if len(extra) == 1 and extra[0].count("|") == annotation.ids.count("|"):
-                    mention = extra[0]  # bc5cdr_preprocess.py: the 7th column's pieces stand for the mention
+                # bc5cdr_preprocess.py strips each line before splitting it on tabs, so an empty 7th
+                # column (a trailing tab, as in 19211690) leaves 6 fields; a real one with as many
+                # "|" as the ids stands for the mention
+                seventh = annotation.extra[0].rstrip() if len(annotation.extra) == 1 else ""
+                if seventh and seventh.count("|") == annotation.ids.count("|"):
+                    mention = seventh
                     counts["mention replaced by the 7th column"] += 1
                 steps = biosyn_query_steps(mention, annotation.ids, abbreviations.get(document.doc_id, {}), ids, typos)
                 counts["abbreviation expanded"] += steps.expanded != " ".join(mention.split())

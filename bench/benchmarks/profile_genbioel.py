@@ -135,7 +135,7 @@ def genbioel_ncbi_splits(
     for split in (TRAIN, DEV):
         for query in corpus.queries.get(split, []):
             if len(split_ids(query.cui)[0]) > 1:
-                counts[TRAIN][f"{split} mention with several ids removed from training"] += 1
+                counts[TRAIN][f"dropped: {split} mention with several ids (training only)"] += 1
                 continue
             train.append(make(query, kb, "dev:" if split == DEV else ""))
             counts[TRAIN]["dev mentions merged into train"] += split == DEV
