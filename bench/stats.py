@@ -49,8 +49,8 @@ def benchmark_stats(benchmark: Benchmark) -> dict[str, Any]:
         n = len(benchmark.splits[TEST])
         stats["test_overlap_with_train_dev"] = {
             "mentions_seen": int(masks["mention_seen"].sum()),
-            "mentions_seen_pct": round(100 * masks["mention_seen"].sum() / n, 1) if n else None,
+            "mentions_seen_pct": round(100 * float(masks["mention_seen"].sum()) / n, 1) if n else None,
             "concepts_seen": int(masks["concept_seen"].sum()),
-            "concepts_seen_pct": round(100 * masks["concept_seen"].sum() / n, 1) if n else None,
+            "concepts_seen_pct": round(100 * float(masks["concept_seen"].sum()) / n, 1) if n else None,
         }
     return stats

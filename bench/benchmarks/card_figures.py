@@ -47,7 +47,6 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "aap": tuple(f"aap-fold{i}" for i in range(10)),
     "demo": ("demo",),
 }
-FAMILY_OF_CARD = {"ncbi-disease": "ncbi-disease", "bc5cdr": "bc5cdr", "cometa": "cometa", "aap": "aap", "demo": "demo"}
 SUITES = {"aap": "aap"}  # cards whose variants form a suite reported by its mean
 BASELINES = ("tfidf", "exact")
 KS = (1, 5)
@@ -66,11 +65,11 @@ def card_path(card: str) -> Path:
 def profiles_of(card: str, variant: str) -> list[str]:
     """The profiles a card shows for ``variant``: every one the family has, less those the variant refuses."""
     shown = []
-    for profile in FAMILY_PROFILES[FAMILY_OF_CARD[card]]:
+    for profile in FAMILY_PROFILES[card]:
         if profile in PROCESSED_PROFILES:
             continue
         try:
-            check_profile(FAMILY_OF_CARD[card], variant, profile)
+            check_profile(card, variant, profile)
         except BenchError:
             continue
         shown.append(profile)
@@ -93,10 +92,7 @@ def card_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
         "steps": {split: dict(counts) for split, counts in stats["steps"].items()},
     }
     if "test_overlap_with_train_dev" in stats:
-        record["test_overlap_with_train_dev"] = {
-            k: v if v is None or isinstance(v, int) else float(v)
-            for k, v in stats["test_overlap_with_train_dev"].items()
-        }
+        record["test_overlap_with_train_dev"] = dict(stats["test_overlap_with_train_dev"])
     return record
 
 
