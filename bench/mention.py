@@ -38,6 +38,9 @@ class Mention:
     entity_type: str | None = None
     gold_groups: tuple[frozenset[str], ...] = ()
     parts: tuple[Mention, ...] = ()
+    #: the corpus's own name for the gold concept where a file gives one (AskAPatient's label
+    #: column); not part of the gold, but GenBioEL trains on it (``label_targets`` of genbioel)
+    label: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -64,6 +64,9 @@ class GenerativeLinker(Linker):
         context_words: int = 0
         #: target names per training mention: 1 (GenBioEL) or 3 (ANGEL's SYN3)
         targets: int = 1
+        #: also train on a mention's corpus label when it is a KB name (GenBioEL's AskAPatient
+        #: training lines, aap/prepare_dataset.py L122-126); only AskAPatient mentions carry labels
+        label_targets: bool = True
         pretrain_steps: int = 300
         pretrain_lr: float = 1e-3
         pretrain_definitions: bool = True
@@ -219,7 +222,9 @@ class GenerativeLinker(Linker):
     ) -> None:
         o = self.options
         selector = TargetSelector(kb)
-        mention_examples = finetuning_examples(selector.training_pairs(train, o.targets), o.context_words)
+        mention_examples = finetuning_examples(
+            selector.training_pairs(train, o.targets, o.label_targets), o.context_words
+        )
         examples = mix(mention_examples, self.kb_examples(kb), o.kb_mix, config.seed)
         dev_subset = self.dev_subset(dev, config.seed)
         self.model = run_stage(
@@ -289,4 +294,4 @@ class GenerativeLinker(Linker):
 def _mentions_checksum(mentions: Sequence[Mention]) -> str:
     from bench.checksum import sha256_records
 
-    return sha256_records([m.id, m.text, sorted(m.gold_ids), m.context or ""] for m in mentions)
+    return sha256_records([m.id, m.text, sorted(m.gold_ids), m.context or "", m.label or ""] for m in mentions)

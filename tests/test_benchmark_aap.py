@@ -53,6 +53,7 @@ def test_read_fold_fixture() -> None:
     mentions = read_aap_fold(FIXTURES / "AskAPatient.fold-0.test.txt", 0, "test")
     assert [m.id for m in mentions] == ["fold0:test:1", "fold0:test:2", "fold0:test:3", "fold0:test:4"]
     assert mentions[0].text == "calf cramp"  # the mention column, not the label column
+    assert mentions[0].label == "Cramp"  # kept beside it: GenBioEL trains on it (label_targets)
     assert mentions[0].gold_ids == {"3000003"}
     assert not any(m.composite for m in mentions)
 
@@ -252,3 +253,14 @@ def test_card_matches_the_files(prepared: Path) -> None:
     for source in card_sources("aap"):
         assert sha256_file(SHARED_DATA / source.name) == source.sha256, source.name
     assert_card_figures("aap", prepared)
+
+
+@needs_shared
+def test_genbioel_label_lines_fold0(prepared: Path) -> None:
+    """GenBioEL's fold-0 train.source has 16,826 lines: 8,543 mentions plus 8,283 label lines."""
+    from bench.generative.targets import TargetSelector
+
+    fold = load("aap-fold0", prepared, profile="genbioel")
+    train = fold.splits["train"]
+    assert len(train) == 8543 and all(m.label is not None for m in train)
+    assert len(TargetSelector(fold.kb).label_pairs(train)) == 8283

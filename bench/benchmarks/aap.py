@@ -91,9 +91,10 @@ def read_aap_rows(path: str | Path, fold: int, split: str) -> list[tuple[Mention
         mention_id = f"fold{fold}:{split}:{number}"
         if COMPOSITE_SEPARATORS.search(concept_id):  # none in the official files
             groups = parse_gold_ids(concept_id)
-            mentions.append((Mention(mention_id, text, frozenset().union(*groups), gold_groups=groups), fields[1]))
+            gold = frozenset().union(*groups)
+            mentions.append((Mention(mention_id, text, gold, gold_groups=groups, label=fields[1]), fields[1]))
         else:
-            mentions.append((Mention(mention_id, text, frozenset((concept_id,))), fields[1]))
+            mentions.append((Mention(mention_id, text, frozenset((concept_id,)), label=fields[1]), fields[1]))
     if not mentions:
         raise DataFormatError(path, None, "no mentions found")
     return mentions

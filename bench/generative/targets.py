@@ -40,5 +40,27 @@ class TargetSelector:
         order = sorted(range(len(candidates)), key=lambda i: (-round(float(scores[i]), 6), candidates[i]))
         return [candidates[i] for i in order[:top]]
 
-    def training_pairs(self, mentions: Sequence[Mention], top: int = 1) -> list[tuple[Mention, str]]:
-        return [(m, name) for m in mentions for name in self.targets(m, top)]
+    def training_pairs(
+        self, mentions: Sequence[Mention], top: int = 1, label_targets: bool = False
+    ) -> list[tuple[Mention, str]]:
+        """``(mention, target name)`` pairs: the ``top`` closest names, then (``label_targets``) the label pairs."""
+        pairs = [(m, name) for m in mentions for name in self.targets(m, top)]
+        if label_targets:
+            pairs += self.label_pairs(mentions)
+        return pairs
+
+    def label_pairs(self, mentions: Sequence[Mention]) -> list[tuple[Mention, str]]:
+        """GenBioEL's AskAPatient augmentation: the mention's corpus label as a second target.
+
+        GenBioEL (``src/data_utils/aap/prepare_dataset.py``, ``generate_files`` L122-126)
+        writes one more training line, same input, when the lower-cased label column
+        is a KB name, whichever concept carries that name after its de-duplication.
+        Only AskAPatient's loader gives mentions a ``label``; elsewhere this adds nothing.
+        """
+        pairs = []
+        for mention in mentions:
+            if mention.label is not None:
+                name = normalize_name(mention.label)
+                if name in self.kb.name_index:
+                    pairs.append((mention, name))
+        return pairs

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import systems.dense  # noqa: F401  (registers "dense" until the registry lists it)
+from bench.protocols import DEFAULT_PROFILE, run_profile
 from bench.results import export_run
 from bench.runner import RunSpec, execute
 
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--runs", default="/tmp/bbruns-dense", help="where the full run directories go")
     parser.add_argument("--train-steps", type=int, default=None, help="the same for every benchmark")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, help="data profile (default: the package default)")
     parser.add_argument("--export", default=None, help="also copy the runs here without working files (not COMETA)")
     args = parser.parse_args()
     rows = []
@@ -51,7 +53,7 @@ def main() -> None:
         steps = args.train_steps or TRAIN_STEPS[benchmark]
         for label, system, settings in configurations(steps, args.threads):
             t0 = time.perf_counter()
-            record = execute(RunSpec(system, benchmark, settings=settings), out_dir=args.runs)
+            record = execute(RunSpec(system, benchmark, settings=settings, profile=args.profile), out_dir=args.runs)
             wall = time.perf_counter() - t0
             if args.export and not benchmark.startswith("cometa"):  # COMETA's license forbids redistribution
                 export_run(record, Path(args.export))  # config, environment, metrics, gzipped predictions
@@ -59,6 +61,7 @@ def main() -> None:
             rows.append(
                 {
                     "benchmark": benchmark,
+                    "profile": run_profile(record.config),
                     "system": label,
                     "acc1": 100 * m["acc"]["union"]["1"],
                     "acc5": 100 * m["acc"]["union"]["5"],
@@ -77,14 +80,14 @@ def main() -> None:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| benchmark | system | acc@1 | acc@5 | train s | fit s | predict s |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| benchmark | profile | system | acc@1 | acc@5 | train s | fit s | predict s |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         mark = "*" if r["closed_world"] else ""
         train = f"{r['training']['train_s']:.0f}" if r["training"] else "-"
         lines.append(
-            f"| {r['benchmark']}{mark} | {r['system']} | {r['acc1']:.1f} | {r['acc5']:.1f} | {train} | "
+            f"| {r['benchmark']}{mark} | {r['profile']} | {r['system']} | {r['acc1']:.1f} | {r['acc5']:.1f} | {train} | "
             f"{r['fit_s']:.0f} | {r['predict_s']:.0f} |"
         )
     return "\n".join(lines)
