@@ -87,8 +87,8 @@ def table(rows: list[dict]) -> str:
         mark = "*" if r["closed_world"] else ""
         train = f"{r['training']['train_s']:.0f}" if r["training"] else "-"
         lines.append(
-            f"| {r['benchmark']}{mark} | {r['profile']} | {r['system']} | {r['acc1']:.1f} | {r['acc5']:.1f} | {train} | "
-            f"{r['fit_s']:.0f} | {r['predict_s']:.0f} |"
+            f"| {r['benchmark']}{mark} | {r['profile']} | {r['system']} | {r['acc1']:.1f} | {r['acc5']:.1f} | "
+            f"{train} | {r['fit_s']:.0f} | {r['predict_s']:.0f} |"
         )
     return "\n".join(lines)
 
