@@ -10,7 +10,9 @@ swapped at the same path, a library release that changes the arithmetic.
   with the distribution's name and version (bioel-bench for a built-in, the
   plug-in's own package otherwise).
 * Checkpoints: an option whose value names a local file or folder is hashed
-  by content (relative paths and bytes); a hub name is kept as given.
+  by content (relative paths and bytes); a hub name (``org/name``) is resolved
+  to the commit it stands for (the hub's answer, else the local hub cache's
+  ``refs/main``), so a re-uploaded checkpoint is a new key.
 * Libraries: the installed versions of the packages that change numerics.
 """
 
@@ -20,6 +22,7 @@ import ast
 import functools
 import hashlib
 import importlib.util
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -134,15 +137,44 @@ def path_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
 def checkpoint_identities(options: Mapping[str, Any]) -> dict[str, str]:
-    """For each string option naming an existing local file or folder: its content digest."""
+    """For each string option naming an existing local file or folder: its content digest;
+    for one shaped like a hub repository (``org/name``) and not a local path: its commit."""
     found = {}
     for key, value in sorted(options.items()):
         if isinstance(value, str) and value and ("/" in value or value.startswith(".")):
             path = Path(value).expanduser()
             if path.exists():
                 found[key] = f"sha256:{path_digest(path)}"
+            elif _HUB_ID.fullmatch(value):
+                found[key] = f"hub:{value}@{hub_revision(value)}"
     return found
+
+
+@functools.lru_cache(maxsize=64)
+def hub_revision(repo_id: str) -> str:
+    """The commit ``repo_id``'s main branch points at: asked of the hub, else read from the local
+    hub cache (offline machines), else ``"unresolved"`` (loading it will then fail on its own)."""
+    try:
+        from huggingface_hub import HfApi
+
+        sha = HfApi().model_info(repo_id, timeout=10).sha
+        if sha:
+            return sha
+    except Exception:  # offline, private, or no such repository: fall back to the cache
+        pass
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        ref = Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "refs" / "main"
+        if ref.is_file():
+            return ref.read_text().strip()
+    except Exception:
+        pass
+    return "unresolved"
 
 
 def library_versions() -> dict[str, str | None]:

@@ -106,6 +106,10 @@ class Linker(abc.ABC):
         """Facts recorded with each run (parameter count, checkpoint name, ...)."""
         return {}
 
+    def check_request(self, k: int) -> None:  # noqa: B027  (an optional hook: most linkers return any k)
+        """Raise a :class:`BenchError` now, before any training, if this linker cannot return
+        ``k`` candidates per mention as configured (a beam search returns at most its beams)."""
+
 
 # --- typed options ---------------------------------------------------------
 

@@ -126,6 +126,7 @@ def execute(
     load_s = time.perf_counter() - started
     linker_cls = SYSTEMS.get(spec.system)
     linker: Linker = linker_cls.from_settings(dict(spec.settings))
+    linker.check_request(max(ks))
     config = {
         "schema_version": SCHEMA_VERSION,
         "system": spec.system,

@@ -33,7 +33,7 @@ from bench.generative.pairs import Beam, all_pairs, angel_pairs, inject_gold, la
 from bench.generative.sequences import source_text
 from bench.generative.targets import TargetSelector
 from bench.kb import KnowledgeBase
-from bench.linker import FitConfig
+from bench.linker import FitConfig, OptionError
 from bench.mention import Mention
 from bench.normalize import normalize_name
 from bench.registry import register_system
@@ -48,7 +48,8 @@ class AngelLinker(GenerativeLinker):
         negatives: Literal["model", "tfidf"] = "model"
         #: ANGEL's pair rule, or every (correct, wrong) combination
         pair_rule: Literal["angel", "all"] = "angel"
-        #: beams searched and labelled per mention (5 in the paper; 10 is an ablation)
+        #: beams labelled per mention, of the num_beams searched (the released script: 10 searched,
+        #: the top 5 used; 10 is an ablation)
         top_k: int = 5
         max_pairs_per_mention: int = 6
         #: pair the gold name with the wrong beams when no beam is correct (the paper does not)
@@ -103,8 +104,19 @@ class AngelLinker(GenerativeLinker):
     # --- the negative-aware stage -------------------------------------------------
     def fit(self, train: Sequence[Mention], dev: Sequence[Mention], kb: KnowledgeBase, config: FitConfig) -> None:
         super().fit(train, dev, kb, config)
+        if self.options.checkpoint:  # a released ANGEL model is evaluated as it is
+            return
         self.negative_stage(train, dev, kb, Path(config.work_dir), config)
         self.model.eval()
+
+    def check_request(self, k: int) -> None:
+        super().check_request(k)
+        o = self.options
+        if o.negatives == "model" and o.top_k > o.num_beams and not o.checkpoint:
+            raise OptionError(
+                f"angel: top_k={o.top_k} beams to label, but only num_beams={o.num_beams} are searched; "
+                f"raise num_beams or lower top_k"
+            )
 
     def negative_stage(
         self, train: Sequence[Mention], dev: Sequence[Mention], kb: KnowledgeBase, work_dir: Path, config: FitConfig
@@ -236,7 +248,13 @@ class AngelLinker(GenerativeLinker):
         return load_seq2seq(stage / "positive_only")
 
     def pair_collator(self) -> PairCollator:
-        return PairCollator(self.tokenizer, self.model.config.decoder_start_token_id, self.options.max_source_length)
+        return PairCollator(
+            self.tokenizer,
+            self.model.config.decoder_start_token_id,
+            self.options.max_source_length,
+            self.convention.prompt_bos,
+            self.convention.source_space,
+        )
 
     def dpo_settings(self) -> DpoSettings:
         o = self.options

@@ -12,6 +12,13 @@ Backbones: ``small`` (the CPU default: a BART created from a config with a
 tokenizer trained on the benchmark, nothing downloaded) or any Hugging Face
 seq2seq checkpoint name or path (``facebook/bart-large``,
 ``GanjinZero/biobart-v2-large``, ``dmis-lab/ANGEL_pretrained``) on a GPU machine.
+
+``checkpoint=NAME_OR_PATH`` evaluates a fine-tuned model as it is (ANGEL's
+released ``dmis-lab/ANGEL_ncbi`` and the like, or a local folder): nothing is
+trained, the test set is decoded. Pretrained backbones and checkpoints use the
+released models' conventions and fairseq's beam search unless told otherwise
+(``convention``, ``search``; :mod:`bench.generative.conventions`); what was used
+is recorded in every run's ``system_info``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import torch
 from transformers import AutoTokenizer
 
 from bench import distributed
+from bench.generative.conventions import Convention, resolve_convention, resolve_search
 from bench.generative.decoding import DecodeConfig, decode
 from bench.generative.model import SMALL, SmallBartSize, load_pretrained, parameter_count, small_bart
 from bench.generative.sequences import source_text
@@ -40,7 +48,7 @@ from bench.generative.training import (
 )
 from bench.generative.trie import build_name_trie
 from bench.kb import KnowledgeBase
-from bench.linker import Candidate, FitConfig, Linker, rank
+from bench.linker import Candidate, FitConfig, Linker, OptionError, rank
 from bench.mention import Mention
 from bench.metrics import hit_rank
 from bench.normalize import normalize_name
@@ -52,8 +60,15 @@ from bench.registry import register_system
 class GenerativeLinker(Linker):
     @dataclass(frozen=True)
     class Options:
-        #: "small" (BART from a config, CPU) or a Hugging Face seq2seq checkpoint name/path
+        #: "small" (BART from a config, CPU) or a Hugging Face seq2seq checkpoint name/path to train from
         backbone: str = SMALL
+        #: a fine-tuned checkpoint (hub name or local folder) to evaluate as it is: no training at all
+        checkpoint: str = ""
+        #: sequence conventions: "bench" (</s> <s> mention is), "released" (</s> mention is, as
+        #: the released GenBioEL/ANGEL models), "auto" (released for a pretrained backbone or checkpoint)
+        convention: str = "auto"
+        #: beam search: "hf" (Hugging Face's), "fairseq" (the released decoder's), "auto" (the convention's)
+        search: str = "auto"
         vocab_size: int = 8000
         d_model: int = 256
         layers: int = 3
@@ -76,13 +91,21 @@ class GenerativeLinker(Linker):
         kb_mix: float = 1.0
         batch_size: int = 64
         warmup_ratio: float = 0.05
+        #: warm-up in steps (ANGEL's scripts use 500); 0 = warmup_ratio of the steps
+        warmup_steps: int = 0
+        #: learning-rate schedule (a transformers SchedulerType: "cosine", "polynomial", "linear", ...)
+        scheduler: str = "cosine"
+        #: gradient clipping by norm (transformers' default 1.0; ANGEL's scripts 0.1)
+        max_grad_norm: float = 1.0
         weight_decay: float = 0.01
         label_smoothing: float = 0.1
         save_steps: int = 200
         #: dev evaluation (constrained acc@1) every N fine-tuning steps, best kept; 0 = off
         eval_steps: int = 0
         dev_eval_mentions: int = 300
-        num_beams: int = 5
+        #: beams searched per mention (ANGEL's inference: 10); at most this many names come back,
+        #: so the largest --k may not exceed it
+        num_beams: int = 10
         decode_batch_size: int = 64
         length_penalty: float = 1.0
         temperature: float = 1.0
@@ -103,6 +126,9 @@ class GenerativeLinker(Linker):
         o = self.options
         if o.threads > 0:
             torch.set_num_threads(o.threads)
+        if o.checkpoint:
+            self.model, self.tokenizer = load_pretrained(o.checkpoint)
+            return
         if o.backbone != SMALL:
             self.model, self.tokenizer = load_pretrained(o.backbone)
             return
@@ -126,14 +152,45 @@ class GenerativeLinker(Linker):
                 self.trie = build_name_trie(kb.names, self.tokenizer, cache_dir=data_dir() / "tries")
             self._trie_kb = kb.checksum
 
+    @property
+    def pretrained(self) -> bool:
+        """True when the weights come from a checkpoint rather than from a config."""
+        return bool(self.options.checkpoint) or self.options.backbone != SMALL
+
+    @property
+    def convention(self) -> Convention:
+        return resolve_convention(self.options.convention, self.pretrained)
+
+    @property
+    def search(self) -> str:
+        return resolve_search(self.options.search, self.convention)
+
+    def check_request(self, k: int) -> None:
+        """Beams are stated, never raised behind the user's back: ``k`` must fit in ``num_beams``."""
+        o = self.options
+        self.convention, self.search  # noqa: B018  (an unknown convention or search fails here, before training)
+        if k > o.num_beams:
+            raise OptionError(
+                f"{self.name}: --k asks for up to {k} candidates, but beam search returns at most "
+                f"num_beams={o.num_beams}; raise num_beams (--set num_beams={k}) or lower --k"
+            )
+
     def decode_config(self, num_return: int) -> DecodeConfig:
         o = self.options
+        if num_return > o.num_beams:
+            raise OptionError(
+                f"{self.name}: {num_return} candidates asked for, more than num_beams={o.num_beams}; "
+                f"raise num_beams (--set num_beams={num_return})"
+            )
         return DecodeConfig(
-            num_beams=max(o.num_beams, num_return),
+            num_beams=o.num_beams,
             num_return=num_return,
             batch_size=o.decode_batch_size,
             length_penalty=o.length_penalty,
             temperature=o.temperature,
+            search=self.search,
+            prompt_bos=self.convention.prompt_bos,
+            source_space=self.convention.source_space,
         )
 
     # --- training -------------------------------------------------------------
@@ -143,6 +200,10 @@ class GenerativeLinker(Linker):
         work_dir.mkdir(parents=True, exist_ok=True)
         self._setup_backbone(train, kb, work_dir, config.seed)
         self._ensure_trie(kb)
+        if self.options.checkpoint:  # evaluate the checkpoint as it is
+            self.stage_info["training"] = "none: checkpoint evaluated as it is"
+            self.model.to(distributed.device()).eval()
+            return
         self.pretrain(kb, work_dir, config)
         self.after_pretrain(kb, work_dir, config)
         self.finetune(train, dev, kb, work_dir, config)
@@ -160,13 +221,18 @@ class GenerativeLinker(Linker):
             label_smoothing=o.label_smoothing,
             save_steps=o.save_steps,
             max_source_length=o.max_source_length,
+            warmup_steps=o.warmup_steps,
+            max_grad_norm=o.max_grad_norm,
+            scheduler=o.scheduler,
+            prompt_bos=self.convention.prompt_bos,
+            source_space=self.convention.source_space,
         )
 
     def kb_examples(self, kb: KnowledgeBase):
         return kb_pretraining_examples(kb, kb.definitions if self.options.pretrain_definitions else None)
 
     #: options that change decoding only: they do not make a different trained stage
-    DECODING_ONLY = frozenset({"num_beams", "decode_batch_size", "length_penalty", "temperature"})
+    DECODING_ONLY = frozenset({"num_beams", "decode_batch_size", "length_penalty", "temperature", "search"})
 
     def shared_stage(self, stage: str, seed: int, *data_checksums: str) -> Path:
         """The cache folder of a stage, keyed by everything that determines its weights.
@@ -251,8 +317,9 @@ class GenerativeLinker(Linker):
         return sorted(random.Random(seed).sample(list(dev), limit), key=lambda m: m.id)
 
     def dev_accuracy(self, model, mentions: Sequence[Mention], kb: KnowledgeBase) -> dict[str, float]:
-        """Constrained-decoding acc@1/acc@5 (ANGEL/GenBioEL rule) of ``model`` on ``mentions``."""
-        predictions = self.decode_with(model, mentions, kb, 5)
+        """Constrained-decoding acc@1/acc@5 (ANGEL/GenBioEL rule) of ``model`` on ``mentions``
+        (acc@num_beams under the name acc5 when fewer than 5 beams are searched)."""
+        predictions = self.decode_with(model, mentions, kb, min(5, self.options.num_beams))
         ranks = [hit_rank(p, m.gold_ids) for m, p in zip(mentions, predictions)]
         n = max(1, len(mentions))
         return {
@@ -283,7 +350,19 @@ class GenerativeLinker(Linker):
         return self.decode_with(self.model, mentions, kb, k)
 
     def describe(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"backbone": self.options.backbone}
+        o = self.options
+        info: dict[str, Any] = {
+            "backbone": o.backbone,
+            "convention": self.convention.name,
+            "search": self.search,
+            "num_beams": o.num_beams,
+        }
+        if o.checkpoint:
+            from bench.code_identity import checkpoint_identities
+
+            info["checkpoint"] = o.checkpoint
+            info["checkpoint_identity"] = checkpoint_identities({"checkpoint": o.checkpoint}).get("checkpoint")
+            info["training"] = "none: checkpoint evaluated as it is"
         if self.model is not None:
             info["parameters"] = parameter_count(self.model)
         if self.tokenizer is not None:

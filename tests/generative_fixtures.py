@@ -52,7 +52,7 @@ TINY = {
     "finetune_steps": 6,
     "batch_size": 8,
     "save_steps": 2,
-    "num_beams": 4,
+    "num_beams": 5,
     "decode_batch_size": 8,
     "threads": 1,
     "pretrain_lr": 5e-3,

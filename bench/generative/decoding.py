@@ -50,6 +50,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessorList
 
 from bench.generative.constrained import TemperatureLogProbs, TrieLogitsProcessor
+from bench.generative.fairseq_search import fairseq_beam_search
 from bench.generative.sequences import prefix_ids
 from bench.generative.trie import NameTrie
 
@@ -57,6 +58,7 @@ from bench.generative.trie import NameTrie
 # must not keep down by -1e9 (divided by the length): anything at or below this
 # is such a slot, never a real name (a real score is a mean token log-prob).
 _EMPTY_SLOT = -1.0e5
+SEARCHES = ("hf", "fairseq")
 
 
 @dataclass
@@ -70,6 +72,13 @@ class DecodeConfig:
     # HF's stopping heuristic (False, its default); fairseq, as ANGEL uses it,
     # stops an item once num_beams names are finished, like early_stopping=True.
     early_stopping: bool | str = False
+    #: "hf": Hugging Face's beam search (:func:`beam_search`); "fairseq": the released
+    #: GenBioEL/ANGEL decoder's (:mod:`bench.generative.fairseq_search`)
+    search: str = "hf"
+    #: ``</s> <s> mention is`` (True) or the released models' ``</s> mention is`` (False)
+    prompt_bos: bool = True
+    #: the encoder text tokenised as ``" " + text`` (the released models) or as it is
+    source_space: bool = False
 
     def __post_init__(self) -> None:
         if self.num_return > self.num_beams:
@@ -78,6 +87,8 @@ class DecodeConfig:
             raise ValueError("batch_size, num_beams and num_return must be >= 1")
         if self.temperature <= 0:
             raise ValueError("temperature must be > 0")
+        if self.search not in SEARCHES:
+            raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {self.search!r}")
 
 
 @dataclass
@@ -119,16 +130,24 @@ def plan_batches(
     return batches
 
 
-def encode_inputs(model, tokenizer, sources: Sequence[str], mention_texts: Sequence[str]):
+def encode_inputs(
+    model,
+    tokenizer,
+    sources: Sequence[str],
+    mention_texts: Sequence[str],
+    prompt_bos: bool = True,
+    source_space: bool = False,
+):
     """Encoder ids (with the tokenizer's special tokens) and decoder prompts per mention."""
     if len(sources) != len(mention_texts):
         raise ValueError("sources and mention_texts differ in length")
     limit = getattr(model.config, "max_position_embeddings", None) or 1024
-    encoder_ids = tokenizer(list(sources), truncation=True, max_length=limit)["input_ids"]
+    texts = [" " + s for s in sources] if source_space else list(sources)
+    encoder_ids = tokenizer(texts, truncation=True, max_length=limit)["input_ids"]
     start = model.generation_config.decoder_start_token_id
     if start is None:
         start = model.config.decoder_start_token_id
-    prompts = [[start, *prefix_ids(tokenizer, text)] for text in mention_texts]
+    prompts = [[start, *prefix_ids(tokenizer, text, prompt_bos)] for text in mention_texts]
     return encoder_ids, prompts
 
 
@@ -489,8 +508,12 @@ def decode(
     config = config or DecodeConfig()
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if config.search == "fairseq" and engine != "fast":
+        raise ValueError("search='fairseq' runs on the fast engine only (generate() has no fairseq search)")
     started = time.perf_counter()
-    encoder_ids, prompts = encode_inputs(model, tokenizer, sources, mention_texts)
+    encoder_ids, prompts = encode_inputs(
+        model, tokenizer, sources, mention_texts, config.prompt_bos, config.source_space
+    )
     gen_config = generation_config(tokenizer, trie, config)
     results: list[list[tuple[str, float]]] = [[] for _ in sources]
     model.eval()
@@ -501,7 +524,8 @@ def decode(
             prompt = torch.tensor([prompts[i] for i in batch], dtype=torch.long)
             input_ids, attention_mask, prompt = input_ids.to(device), attention_mask.to(device), prompt.to(device)
             if engine == "fast":
-                nodes, scores = beam_search(
+                search = fairseq_beam_search if config.search == "fairseq" else beam_search
+                nodes, scores = search(
                     model, trie, input_ids, attention_mask, prompt, gen_config, config.temperature, timing=stats
                 )
                 decoded = nodes_to_names(trie, nodes, scores, names, config.num_return)

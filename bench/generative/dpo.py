@@ -89,18 +89,27 @@ def dpo_loss(
 class PairCollator:
     """Tokenise pairs into one batch: the chosen rows first, then the rejected rows."""
 
-    def __init__(self, tokenizer, decoder_start_id: int, max_source_length: int = 256) -> None:
+    def __init__(
+        self,
+        tokenizer,
+        decoder_start_id: int,
+        max_source_length: int = 256,
+        prompt_bos: bool = True,
+        source_space: bool = False,
+    ) -> None:
         self.tokenizer = tokenizer
         self.decoder_start_id = decoder_start_id
         self.max_source_length = max_source_length
+        self.prompt_bos = prompt_bos
+        self.source_space = source_space  # the released models' encoder text: " " + text
 
     def __call__(self, pairs: Sequence[PreferencePair]) -> dict[str, torch.Tensor]:
-        sources = [p.source for p in pairs] * 2
+        sources = [(" " + p.source) if self.source_space else p.source for p in pairs] * 2
         answers = [(p.mention, p.chosen) for p in pairs] + [(p.mention, p.rejected) for p in pairs]
         encoded = self.tokenizer(
             sources, padding=True, truncation=True, max_length=self.max_source_length, return_tensors="pt"
         )
-        rows = [decoder_example(self.tokenizer, m, name, self.decoder_start_id) for m, name in answers]
+        rows = [decoder_example(self.tokenizer, m, name, self.decoder_start_id, self.prompt_bos) for m, name in answers]
         return {
             "input_ids": encoded["input_ids"],
             "attention_mask": encoded["attention_mask"],

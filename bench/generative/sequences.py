@@ -5,6 +5,9 @@ Encoder input: the lower-cased context with the mention marked
 ``START mention END`` when the corpus has no context.
 Decoder sequence: ``<s> mention is NAME </s>``; the ``<s> mention is`` prefix is
 fed to the decoder but not scored, and constrained decoding starts after it.
+The released GenBioEL/ANGEL models were trained without the ``<s>``
+(``prompt_bos=False``, :mod:`bench.generative.conventions`): their decoder reads
+``</s> mention is NAME </s>``.
 Names are the KB's normalised names, so a generated sequence maps back to ids
 through ``KnowledgeBase.name_index``.
 
@@ -28,11 +31,15 @@ def name_ids(tokenizer, name: str) -> list[int]:
     return tokenizer(" " + normalize_name(name), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
 
 
-def prefix_ids(tokenizer, mention_text: str) -> list[int]:
-    """``<s> mention is`` ids: fed to the decoder before the name, never scored."""
-    return [tokenizer.bos_token_id] + tokenizer(" " + normalize_name(mention_text) + " is", add_special_tokens=False)[
-        "input_ids"
-    ]
+def prefix_ids(tokenizer, mention_text: str, prompt_bos: bool = True) -> list[int]:
+    """``<s> mention is`` ids (``mention is`` without ``prompt_bos``): fed to the decoder before
+    the name, never scored.
+
+    The released models' prefix is ``tokenizer(" " + "mention is")`` without its special
+    tokens (GenBioEL/ANGEL ``encode_data_to_json`` and ``read_ids_from_json``).
+    """
+    words = tokenizer(" " + normalize_name(mention_text) + " is", add_special_tokens=False)["input_ids"]
+    return [tokenizer.bos_token_id, *words] if prompt_bos else list(words)
 
 
 def source_text(mention: Mention, context_words: int = 64) -> str:
@@ -51,13 +58,17 @@ def source_text(mention: Mention, context_words: int = 64) -> str:
     return " ".join([*(w.lower() for w in left), START, text, END, *(w.lower() for w in right)])
 
 
-def decoder_example(tokenizer, mention_text: str, name: str, decoder_start_id: int) -> tuple[list[int], list[int]]:
+def decoder_example(
+    tokenizer, mention_text: str, name: str, decoder_start_id: int, prompt_bos: bool = True
+) -> tuple[list[int], list[int]]:
     """``(decoder_input_ids, labels)`` for teacher forcing, prefix masked with -100.
 
     BART would build decoder inputs by shifting the labels, which turns the
     masked prefix into padding; we build both explicitly so the prefix is fed.
+    With ``prompt_bos=False`` this is the released models' layout: inputs
+    ``[</s>] + prefix + name``, labels ``[-100] * len(prefix) + name + [</s>]``.
     """
-    prefix = prefix_ids(tokenizer, mention_text)
+    prefix = prefix_ids(tokenizer, mention_text, prompt_bos)
     target = name_ids(tokenizer, name)
     sequence = prefix + target
     decoder_input_ids = [decoder_start_id] + sequence[:-1]

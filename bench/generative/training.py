@@ -54,20 +54,31 @@ class ExampleDataset(torch.utils.data.Dataset):
 class Seq2SeqCollator:
     """Tokenise a batch of examples into BART inputs with explicit decoder inputs."""
 
-    def __init__(self, tokenizer, decoder_start_id: int, max_source_length: int = 256) -> None:
+    def __init__(
+        self,
+        tokenizer,
+        decoder_start_id: int,
+        max_source_length: int = 256,
+        prompt_bos: bool = True,
+        source_space: bool = False,
+    ) -> None:
         self.tokenizer = tokenizer
         self.decoder_start_id = decoder_start_id
         self.max_source_length = max_source_length
+        self.prompt_bos = prompt_bos
+        self.source_space = source_space  # the released models' encoder text: " " + text
 
     def __call__(self, batch: Sequence[Example]) -> dict[str, torch.Tensor]:
         encoded = self.tokenizer(
-            [e.source for e in batch],
+            [(" " + e.source) if self.source_space else e.source for e in batch],
             padding=True,
             truncation=True,
             max_length=self.max_source_length,
             return_tensors="pt",
         )
-        pairs = [decoder_example(self.tokenizer, e.mention, e.target, self.decoder_start_id) for e in batch]
+        pairs = [
+            decoder_example(self.tokenizer, e.mention, e.target, self.decoder_start_id, self.prompt_bos) for e in batch
+        ]
         return {
             "input_ids": encoded["input_ids"],
             "attention_mask": encoded["attention_mask"],
@@ -127,6 +138,14 @@ class StageSettings:
     eval_steps: int = 0  # 0: no dev selection
     max_source_length: int = 256
     gradient_accumulation: int = 1
+    #: warm-up in steps (ANGEL's scripts); 0 = use ``warmup_ratio``
+    warmup_steps: int = 0
+    #: gradient clipping (transformers' default 1.0; ANGEL's scripts 0.1)
+    max_grad_norm: float = 1.0
+    #: ``</s> <s> mention is`` (True) or the released models' ``</s> mention is`` (False)
+    prompt_bos: bool = True
+    #: the encoder text tokenised as ``" " + text`` (the released models) or as it is
+    source_space: bool = False
 
 
 def _stderr(message: str) -> None:
@@ -215,7 +234,9 @@ def _run_stage_locked(
         per_device_train_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation,
         learning_rate=settings.learning_rate,
-        warmup_steps=settings.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        # a float in [0, 1) is a ratio of the total steps, an int a number of steps
+        warmup_steps=settings.warmup_steps if settings.warmup_steps > 0 else settings.warmup_ratio,
+        max_grad_norm=settings.max_grad_norm,
         weight_decay=settings.weight_decay,
         lr_scheduler_type=settings.scheduler,
         label_smoothing_factor=settings.label_smoothing,
@@ -237,7 +258,13 @@ def _run_stage_locked(
         use_cpu=not torch.cuda.is_available(),
         ddp_find_unused_parameters=False,  # every parameter of a BART takes part in each step
     )
-    collator = Seq2SeqCollator(tokenizer, model.config.decoder_start_token_id, settings.max_source_length)
+    collator = Seq2SeqCollator(
+        tokenizer,
+        model.config.decoder_start_token_id,
+        settings.max_source_length,
+        settings.prompt_bos,
+        settings.source_space,
+    )
     dataset = ExampleDataset(examples)
     common = dict(model=model, args=args, train_dataset=dataset, data_collator=collator)
     if selecting:
