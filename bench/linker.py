@@ -106,6 +106,18 @@ class Linker(abc.ABC):
         """Facts recorded with each run (parameter count, checkpoint name, ...)."""
         return {}
 
+    @classmethod
+    def recorded_options(cls, options: Mapping[str, Any], ks: Sequence[int]) -> dict[str, Any]:
+        """The options a finished run actually ran with, from the ones it recorded.
+
+        An option added after the run was written is missing from its record; the
+        run ran with the behaviour the option's default now names, unless a system
+        says otherwise (:meth:`GenerativeLinker.recorded_options`). Reports use this
+        to match old runs to a config without pretending they ran with anything else.
+        """
+        defaults = options_to_dict(cls.Options())
+        return {**defaults, **dict(options)}
+
     def check_request(self, k: int) -> None:  # noqa: B027  (an optional hook: most linkers return any k)
         """Raise a :class:`BenchError` now, before any training, if this linker cannot return
         ``k`` candidates per mention as configured (a beam search returns at most its beams)."""

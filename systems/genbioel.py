@@ -152,6 +152,17 @@ class GenerativeLinker(Linker):
                 self.trie = build_name_trie(kb.names, self.tokenizer, cache_dir=data_dir() / "tries")
             self._trie_kb = kb.checksum
 
+    @classmethod
+    def recorded_options(cls, options, ks):
+        """Runs recorded before conventions existed (no ``convention`` key): they searched
+        ``max(num_beams, largest k)`` beams (num_beams was raised silently) and trained
+        without AskAPatient's label lines."""
+        completed = super().recorded_options(options, ks)
+        if "convention" not in options:
+            completed["num_beams"] = max(int(completed["num_beams"]), max(ks, default=1))
+            completed["label_targets"] = False
+        return completed
+
     @property
     def pretrained(self) -> bool:
         """True when the weights come from a checkpoint rather than from a config."""

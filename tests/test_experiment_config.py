@@ -92,3 +92,44 @@ def test_key_lines_follow_nesting_and_lists():
     assert lines[("systems", "tfidf", "settings", "ngram_max")] == 9
     assert lines[("benchmarks", 0)] == 2
     assert lines[("deviations",)] == 10
+
+
+#: ANGEL's scripts (script/train/train_positive.sh, train_negative.sh usage lines and bodies):
+#: positive-only steps and learning rate, DPO learning rate, per benchmark
+ANGEL_SCRIPTS = {
+    "ncbi-disease": (20000, 3e-7, 1e-5),
+    "bc5cdr": (30000, 5e-6, 1e-5),
+    "cometa": (40000, 5e-6, 5e-6),
+    "aap": (30000, 5e-6, 5e-6),
+    "medmentions-st21pv": (40000, 2e-5, 5e-6),
+}
+
+
+def test_paper_config_is_angels_scripts_and_both_arms_share_the_positive_stage():
+    from bench.registry import SYSTEMS
+    from systems.genbioel import GenerativeLinker
+
+    paper = load_experiment(REPO / "configs" / "paper.yaml")
+    runs = [r for r in paper.runs() if not r.ablation and r.spec.seed == 0]
+    seen = set()
+    for run in runs:
+        if run.label not in ("genbioel", "angel"):
+            continue
+        o = SYSTEMS.get(run.spec.system).from_settings(dict(run.spec.settings)).options
+        steps, lr, dpo_lr = ANGEL_SCRIPTS[run.spec.benchmark]
+        assert (o.finetune_steps, o.finetune_lr) == (steps, lr), run.spec.benchmark
+        assert (o.batch_size, o.warmup_steps, o.scheduler, o.max_grad_norm) == (1, 500, "polynomial", 0.1)
+        assert (o.targets, o.kb_mix, o.eval_steps, o.label_smoothing, o.weight_decay) == (3, 0, 0, 0.1, 0.01)
+        assert (o.num_beams, o.convention, o.search, o.pretrain_steps) == (10, "released", "fairseq", 0)
+        if run.label == "angel":
+            assert (o.dpo_lr, o.dpo_batch_size, o.top_k, o.beta, o.chunks, o.patience) == (dpo_lr, 64, 5, 0.1, 10, 3)
+            assert o.reference == "refresh" and o.pair_rule == "angel"
+        seen.add((run.label, run.spec.benchmark))
+    assert len(seen) == 10
+    # one positive-only stage for both arms: the options that decide its weights are identical
+    base = {f for f in GenerativeLinker.Options.__dataclass_fields__} - GenerativeLinker.DECODING_ONLY
+    for benchmark in ANGEL_SCRIPTS:
+        settings = {r.label: dict(r.spec.settings) for r in runs if r.spec.benchmark == benchmark}
+        arms = [SYSTEMS.get(label).from_settings(settings[label]).options for label in ("genbioel", "angel")]
+        assert {f: getattr(arms[0], f) for f in base} == {f: getattr(arms[1], f) for f in base}
+    assert len(paper.deviations) >= 5 and any("AskAPatient" in d for d in paper.deviations)

@@ -10,14 +10,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import run_cli  # noqa: E402
-from fairseq_reference import fairseq_reference_decode  # noqa: E402
 from released_standin import perturb_weights, save_released_standin  # noqa: E402
 
 from bench.errors import BenchError  # noqa: E402
 from bench.generative.conventions import BENCH, RELEASED, resolve_convention, resolve_search  # noqa: E402
 from bench.generative.decoding import DecodeConfig, decode, encode_inputs  # noqa: E402
 from bench.generative.model import load_pretrained  # noqa: E402
-from bench.generative.reference import build_dict_trie, reference_decode  # noqa: E402
+from bench.generative.reference import build_dict_trie, fairseq_reference_decode, reference_decode  # noqa: E402
 from bench.generative.sequences import decoder_example  # noqa: E402
 from bench.generative.trie import build_name_trie, tokenize_names  # noqa: E402
 from bench.registry import SYSTEMS  # noqa: E402
@@ -189,3 +188,14 @@ def test_checkpoint_is_evaluated_without_training_and_its_content_is_in_the_key(
     assert changed.metrics["system_info"]["checkpoint_identity"] != info["checkpoint_identity"]
     predictions = [json.loads(line) for line in (first.path / "predictions.jsonl").read_text().splitlines()]
     assert len(predictions) == len(demo.split("test"))
+
+
+def test_runs_recorded_before_conventions_read_as_what_they_ran():
+    """Old records lack the new options: they searched max(num_beams, largest k) beams, no label lines."""
+    from bench.linker import options_to_dict
+
+    genbioel = SYSTEMS.get("genbioel")
+    old = genbioel.recorded_options({"num_beams": 5, "threads": 1}, [1, 5, 10])
+    assert (old["num_beams"], old["label_targets"], old["convention"], old["threads"]) == (10, False, "auto", 1)
+    new = options_to_dict(genbioel.Options(num_beams=5))
+    assert genbioel.recorded_options(new, [1, 5]) == new

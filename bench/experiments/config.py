@@ -305,7 +305,7 @@ def parse_experiment(
     # Resolve every run's options now, so a bad --set style value fails before anything runs.
     for planned in config.runs():
         try:
-            SYSTEMS.get(planned.spec.system).from_settings(dict(planned.spec.settings))
+            SYSTEMS.get(planned.spec.system).from_settings(dict(planned.spec.settings)).check_request(max(config.ks))
         except BenchError as error:
             base = planned.label.split("/")[0]
             fail(f"run {planned.label} on {planned.spec.benchmark}: {error}", "systems", base, "settings")

@@ -33,8 +33,9 @@ constraint is applied sparsely (each beam's trie node is carried along and only
 its allowed tokens are scored and ranked), the encoder and the prompt run once
 per mention, the decoder runs incrementally with a key/value cache (the released
 code recomputes the whole prefix every step), and a finished mention leaves the
-batch. ``tests/fairseq_reference.py`` is a plain per-mention re-implementation
-of the steps above; the tests require identical ranked lists and scores.
+batch. :func:`bench.generative.reference.fairseq_reference_decode` is a plain
+per-mention re-implementation of the steps above; the tests and the decoding
+benchmark require identical ranked lists and scores.
 
 The released decoder also caps the output at the model config's ``max_length``;
 here the cap is the trie's depth (the longest name and its EOS), so every KB

@@ -16,7 +16,14 @@ mentions: the first N test mentions):
 2. the share of mentions whose top-k (names and order) is identical to the
    reference at batch 1, and for every difference whether it is a score tie;
 3. the share of our decode time spent on the constraint;
-4. trie build time and peak resident memory, each structure built in a fresh
+4. the two beam searches side by side (``--searches``, on by default): Hugging
+   Face's (``search=hf``) and the released decoder's (``search=fairseq``), both
+   batched, against a step-by-step re-implementation of fairseq's algorithm at
+   batch 1 (``fairseq_reference_decode``, on the first ``--search-mentions``
+   mentions, since it reruns the whole decoder every step): speed, and how many
+   ranked lists are identical (fairseq vs its reference; hf vs fairseq, and
+   their top-1);
+5. trie build time and peak resident memory, each structure built in a fresh
    subprocess: our array trie and the nested-dict trie, for the MEDIC names and
    for a synthetic UMLS-scale KB (random combinations of MEDIC words); the dict
    trie is measured on at most ``--dict-cap`` synthetic names (it needs several
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -222,6 +230,8 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--skip-searches", action="store_true", help="leave out the hf-vs-fairseq section")
+    parser.add_argument("--search-mentions", type=int, default=50, help="mentions for the step-by-step reference")
     # internal: one build measured in a child process
     parser.add_argument("--child-build", choices=["array", "dict"], help=argparse.SUPPRESS)
     parser.add_argument("--names-file", help=argparse.SUPPRESS)
@@ -288,6 +298,8 @@ def main(argv=None) -> int:
         if not args.skip_throughput:
             run_throughput(args, model, tokenizer, names, sources, texts, build_name_trie, build_dict_trie,
                            decode, reference_decode, DecodeConfig, DecodeStats)  # fmt: skip
+        if not args.skip_searches:
+            run_searches(args, model, tokenizer, names, sources, texts)
         if not args.skip_build:
             names_file = tmp / "medic.txt"
             names_file.write_text("\n".join(names))
@@ -397,6 +409,50 @@ def run_throughput(
         print(f"  mention {i} ({kind}):")
         print("    ours " + ", ".join(f"{n} {s:.6f}" for n, s in mine))
         print("    ref  " + ", ".join(f"{n} {s:.6f}" for n, s in theirs))
+    print()
+
+
+def run_searches(args, model, tokenizer, names, sources, texts) -> None:
+    """search=hf and search=fairseq side by side, and fairseq against its step-by-step reference."""
+    import torch
+
+    from bench.generative.decoding import DecodeConfig, DecodeStats, decode
+    from bench.generative.reference import build_dict_trie, fairseq_reference_decode
+    from bench.generative.trie import build_name_trie
+
+    torch.set_num_threads(args.threads)
+    trie = build_name_trie(names, tokenizer)
+    beams, ret = args.num_beams, args.num_return
+    outputs, seconds = {}, {}
+    for search in ("hf", "fairseq"):
+        config = DecodeConfig(num_beams=beams, num_return=ret, batch_size=args.batch_size, search=search)
+        decode(model, tokenizer, trie, names, sources[:4], texts[:4], config)  # warm-up
+        for _ in range(args.repeats):
+            stats = DecodeStats()
+            out = decode(model, tokenizer, trie, names, sources, texts, config, stats=stats)
+            outputs.setdefault(search, out)
+            seconds[search] = min(seconds.get(search, math.inf), stats.seconds)
+    n = min(args.search_mentions, len(sources))
+    started = time.perf_counter()
+    reference = fairseq_reference_decode(
+        model, tokenizer, build_dict_trie(names, tokenizer), names, sources[:n], texts[:n], beams, ret
+    )
+    reference_s = time.perf_counter() - started
+    print(f"== beam searches, {beams} beams, top {ret} returned, batch {args.batch_size}, best of {args.repeats} ==")
+    print("search                                        mentions/s")
+    for search in ("hf", "fairseq"):
+        print(f"{'ours search=' + search:45s} {len(sources) / seconds[search]:10.1f}")
+    print(f"{'fairseq step-by-step reference @1':45s} {n / reference_s:10.1f}  (first {n} mentions)")
+    same = sum(
+        [x for x, _ in a] == [x for x, _ in b]
+        and all(abs(s - t) <= 1e-4 * max(1.0, abs(t)) for (_, s), (_, t) in zip(a, b))
+        for a, b in zip(outputs["fairseq"][:n], reference)
+    )
+    print(f"search=fairseq vs its reference: identical ranked names and scores for {same}/{n} mentions")
+    lists = sum([x for x, _ in a] == [x for x, _ in b] for a, b in zip(outputs["hf"], outputs["fairseq"]))
+    top1 = sum(a[:1] == b[:1] or (a and b and a[0][0] == b[0][0]) for a, b in zip(outputs["hf"], outputs["fairseq"]))
+    total = len(sources)
+    print(f"search=hf vs search=fairseq: identical top-{ret} lists {lists}/{total}, identical top-1 {top1}/{total}")
     print()
 
 

@@ -293,7 +293,12 @@ def _from_scan(collection: Collection, planned: Sequence[Any], out: Path, name: 
 
 
 def _identity(record: RunRecord) -> dict[str, Any]:
+    from bench.registry import SYSTEMS
+
     c = record.config
+    options = c.get("options") or {}
+    if c.get("system") in SYSTEMS:  # what the run ran with, options added since included
+        options = SYSTEMS.get(c["system"]).recorded_options(options, c.get("ks") or [])
     return {
         "label": label_of(record),
         "system": c.get("system"),
@@ -301,7 +306,7 @@ def _identity(record: RunRecord) -> dict[str, Any]:
         "seed": c.get("seed"),
         "profile": run_profile(c),  # runs from before profile versions that say "angel" used the official files
         "split": c.get("split"),
-        "options": _canonical(c.get("options") or {}),
+        "options": _canonical(options),
     }
 
 
