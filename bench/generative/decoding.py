@@ -12,6 +12,13 @@ with each other and with the reference of :mod:`bench.generative.reference`):
   fast engine does not drive (it needs an encoder-decoder with HF's
   ``EncoderDecoderCache``, such as BART or T5).
 
+``DecodeConfig.search`` picks the beam-search algorithm of the fast engine:
+``"hf"`` (above) or ``"fairseq"``, the released GenBioEL/ANGEL decoder's
+(:mod:`bench.generative.fairseq_search`; checked against a step-by-step
+re-implementation in :mod:`bench.generative.reference`). ``prompt_bos`` and
+``source_space`` give the released models' sequence layout
+(:mod:`bench.generative.conventions`).
+
 Scores are HF's ``sequences_scores``: the sum of the log-probabilities of the
 name tokens and EOS (the ``<s> mention is`` prompt is fed, not scored) divided
 by ``(number of those tokens) ** length_penalty``; with ``length_penalty=1``
