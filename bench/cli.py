@@ -125,13 +125,35 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from bench.registry import BENCHMARKS, SYSTEMS
+    from bench.describe import benchmark_summary, system_summary
+    from bench.registry import BENCHMARKS, SYSTEMS, PluginLoadError
 
-    registry = SYSTEMS if args.what == "systems" else BENCHMARKS
+    systems = args.what == "systems"
+    registry = SYSTEMS if systems else BENCHMARKS
+    rows = []
     for name in registry.names():
-        print(f"{name}\t{registry.origin(name)}")
+        try:
+            summary = system_summary(registry.get(name)) if systems else benchmark_summary(name)
+        except PluginLoadError as error:
+            summary = f"BROKEN: {error}"
+        rows.append((name, registry.origin(name), summary))
     for name, problem in registry.broken.items():
-        print(f"{name}\tBROKEN: {problem}")
+        if name not in {r[0] for r in rows}:
+            rows.append((name, "?", f"BROKEN: {problem}"))
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, origin, summary in rows:
+        print(f"{name:<{width}}  {origin:<9}  {summary}".rstrip())
+    if systems:
+        print("\n(bioel-bench describe SYSTEM lists a system's options)")
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from bench.describe import option_docs, render_options, system_summary
+    from bench.registry import SYSTEMS
+
+    cls = SYSTEMS.get(args.system)
+    print(render_options(args.system, system_summary(cls), option_docs(cls.Options), args.format))
     return 0
 
 
@@ -327,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("what", choices=["systems", "benchmarks"])
     ls.set_defaults(func=cmd_ls)
+    describe = verbs.add_parser(
+        "describe",
+        help="a system's options: type, default and meaning",
+        description="Every option of a system (set with --set NAME=VALUE), with its type, default and the meaning "
+        "written beside it in the code.",
+    )
+    describe.add_argument("system")
+    describe.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    describe.set_defaults(func=cmd_describe)
     sweep = verbs.add_parser(
         "sweep",
         help="run every run of an experiment config (skips finished runs, resumes interrupted ones)",
@@ -377,6 +408,9 @@ def _guarded(call, debug: bool = False) -> int:
     full disk) print one line naming the file and exit 2. ``--debug`` re-raises for the traceback."""
     try:
         return call()
+    except BrokenPipeError:  # the reader left (`... | head`): not an error of ours
+        sys.stderr.close()  # nothing more can be written; silence the interpreter's flush at exit
+        return 0
     except KeyboardInterrupt:
         print(
             "bioel-bench: interrupted; an unfinished run resumes when you run the same command again", file=sys.stderr

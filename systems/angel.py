@@ -51,16 +51,22 @@ class AngelLinker(GenerativeLinker):
         #: beams labelled per mention, of the num_beams searched (the released script: 10 searched,
         #: the top 5 used; 10 is an ablation)
         top_k: int = 5
+        #: most preference pairs built from one mention's beams (ANGEL: 6)
         max_pairs_per_mention: int = 6
         #: pair the gold name with the wrong beams when no beam is correct (the paper does not)
         inject_gold: bool = False
+        #: DPO's beta (ANGEL: 0.1)
         beta: float = 0.1
+        #: DPO loss: sigmoid (ANGEL), hinge or ipo
         dpo_loss: Literal["sigmoid", "hinge", "ipo"] = "sigmoid"
+        #: learning rate of the DPO updates
         dpo_lr: float = 1e-5
+        #: preference pairs per DPO step
         dpo_batch_size: int = 32
         #: "refresh": the reference is the policy at the start of each chunk (released code);
         #: "frozen": the positive-only model throughout (the paper's text)
         reference: Literal["refresh", "frozen"] = "refresh"
+        #: interleaved chunks of the shuffled training set, one DPO epoch each (ANGEL: 10)
         chunks: int = 10
         #: chunks without a dev improvement before stopping
         patience: int = 3

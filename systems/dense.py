@@ -50,6 +50,7 @@ class DenseLinker(Linker):
         encoder: str = MINILM
         #: "cls" (SapBERT) or "mean" (sentence-transformers models such as MiniLM)
         pooling: Literal["cls", "mean"] = "mean"
+        #: tokens per string (names and mentions are short; longer ones are truncated)
         max_length: int = 32
         #: strings per encoder forward pass when embedding names and mentions
         batch_size: int = 128
@@ -59,13 +60,17 @@ class DenseLinker(Linker):
         train_steps: int = 0
         #: synonym pairs per training batch (2x as many strings)
         train_batch_pairs: int = 32
+        #: training loss: SapBERT's multi-similarity or InfoNCE over in-batch negatives
         loss: Literal["multi_similarity", "infonce"] = "multi_similarity"
+        #: learning rate of the synonym-pair training
         lr: float = 2e-5
         #: also train on (training mention, gold concept name) pairs
         train_mentions: bool = True
         #: share of each training batch drawn from mention pairs (when there are KB pairs too)
         mention_fraction: float = 0.5
+        #: most KB synonym pairs drawn per concept (bounds the pair set of large concepts)
         max_pairs_per_concept: int = 50
+        #: checkpoint every N training steps (an interrupted training resumes from the last)
         save_steps: int = 100
         #: BioSyn's sparse weight: score = dense + hybrid_weight * tfidf cosine; 0 = dense only
         hybrid_weight: float = 0.0

@@ -69,11 +69,17 @@ class GenerativeLinker(Linker):
         convention: str = "auto"
         #: beam search: "hf" (Hugging Face's), "fairseq" (the released decoder's), "auto" (the convention's)
         search: str = "auto"
+        #: BPE vocabulary trained on the benchmark (backbone=small only)
         vocab_size: int = 8000
+        #: hidden size of the small BART (backbone=small only)
         d_model: int = 256
+        #: encoder and decoder layers each (backbone=small only)
         layers: int = 3
+        #: attention heads (backbone=small only)
         heads: int = 4
+        #: feed-forward width (backbone=small only)
         ffn: int = 1024
+        #: dropout of the small BART (a pretrained backbone keeps its config's)
         dropout: float = 0.1
         #: words of context each side of the mention; 0 = "START mention END" only
         context_words: int = 0
@@ -82,14 +88,21 @@ class GenerativeLinker(Linker):
         #: also train on a mention's corpus label when it is a KB name (GenBioEL's AskAPatient
         #: training lines, aap/prepare_dataset.py L122-126); only AskAPatient mentions carry labels
         label_targets: bool = True
+        #: KB-guided pre-training steps (synonym -> synonym pairs from the KB); 0 = none
         pretrain_steps: int = 300
+        #: learning rate of KB-guided pre-training
         pretrain_lr: float = 1e-3
+        #: give KB definitions as context in pre-training pairs (where the KB has them)
         pretrain_definitions: bool = True
+        #: fine-tuning steps on training mentions
         finetune_steps: int = 300
+        #: learning rate of fine-tuning
         finetune_lr: float = 5e-4
         #: KB pairs mixed into fine-tuning, as a multiple of the mention examples
         kb_mix: float = 1.0
+        #: training examples per step and device (pre-training and fine-tuning)
         batch_size: int = 64
+        #: warm-up as a share of a stage's steps (when warmup_steps is 0)
         warmup_ratio: float = 0.05
         #: warm-up in steps (ANGEL's scripts use 500); 0 = warmup_ratio of the steps
         warmup_steps: int = 0
@@ -97,18 +110,26 @@ class GenerativeLinker(Linker):
         scheduler: str = "cosine"
         #: gradient clipping by norm (transformers' default 1.0; ANGEL's scripts 0.1)
         max_grad_norm: float = 1.0
+        #: AdamW weight decay
         weight_decay: float = 0.01
+        #: label smoothing of the cross-entropy (GenBioEL: 0.1)
         label_smoothing: float = 0.1
+        #: checkpoint every N steps (an interrupted stage resumes from the last)
         save_steps: int = 200
         #: dev evaluation (constrained acc@1) every N fine-tuning steps, best kept; 0 = off
         eval_steps: int = 0
+        #: dev mentions scored per evaluation (a seeded sample when dev is larger)
         dev_eval_mentions: int = 300
         #: beams searched per mention (ANGEL's inference: 10); at most this many names come back,
         #: so the largest --k may not exceed it
         num_beams: int = 10
+        #: mentions per batch of constrained beam search
         decode_batch_size: int = 64
+        #: scores are sum / length ** length_penalty (1 = the mean log-prob ANGEL ranks by)
         length_penalty: float = 1.0
+        #: divides the log-probs before re-normalising (the released decoder passes 0.7 and never applies it: 1)
         temperature: float = 1.0
+        #: encoder tokens kept (the rest of a long context is cut)
         max_source_length: int = 256
         #: torch CPU threads (0 = torch's default)
         threads: int = 0

@@ -43,22 +43,27 @@ class LanguageModelLinker(Linker):
     class Options:
         #: "tiny" (a GPT-2 from a config, for tests) or a Hugging Face causal LM name or path
         model: str = TINY
+        #: "rank": score a retriever's candidates by log-likelihood; "generate": generate a name and map it to ids
         mode: Literal["rank", "generate"] = "rank"
         #: first-stage system of the rank mode, and its options (a mapping)
         retriever: str = "tfidf"
+        #: options of the retriever (a mapping; None = its defaults)
         retriever_settings: Any = None
         #: N: retriever candidates scored per mention
         candidates: int = 10
         #: rank by log-likelihood per character of the candidate (lm-eval's acc_norm)
         length_norm: bool = False
+        #: most tokens generated per mention in the generate mode
         max_new_tokens: int = 32
         #: Python format string with {mention} and {context} (see bench/lmeval/prompts.py)
         prompt: str = DEFAULT_PROMPT
         #: words of document context each side of the mention in the prompt; 0 = none
         context_words: int = 0
+        #: prompts per forward pass
         batch_size: int = 16
         #: "auto" (cuda when available) or a torch device; a checkpoint's dtype ("auto", "bfloat16", ...)
         device: str = "auto"
+        #: weights' dtype when loading a checkpoint: "auto" (the checkpoint's), "bfloat16", "float32", ...
         dtype: str = "auto"
         #: torch CPU threads (0 = torch's default)
         threads: int = 0

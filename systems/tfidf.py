@@ -27,9 +27,13 @@ from bench.registry import register_system
 class TfidfLinker(Linker):
     @dataclass(frozen=True)
     class Options:
+        #: scikit-learn's analyzer: character n-grams ("char") or within word boundaries ("char_wb")
         analyzer: Literal["char", "char_wb"] = "char_wb"
+        #: smallest character n-gram
         ngram_min: int = 1
+        #: largest character n-gram
         ngram_max: int = 2
+        #: 1 + log(tf) instead of raw counts
         sublinear_tf: bool = False
         #: mentions scored per sparse product (bounds memory on large KBs)
         batch_size: int = 256
