@@ -124,6 +124,41 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from bench.runner import RunSpec, execute
+    from bench.tables import accuracy_table
+
+    path = Path(args.predictions).expanduser().resolve()
+    spec = RunSpec(
+        system="predictions",
+        benchmark=args.benchmark,
+        split=args.split,
+        ks=tuple(args.k),
+        settings={"path": str(path), "format": args.format},
+        profile=args.profile,
+        label=args.label or path.stem,
+    )
+    record = execute(spec, args.out, run_name=args.name, force=args.force, data_dir=args.data_dir)
+    metrics = record.metrics
+    info = metrics["system_info"]
+    matching = info.get("matching") or {}
+    print(f"{path.name} ({info.get('format')}) on {record.benchmark}/{record.config['split']} "
+          f"({metrics['n_mentions']} mentions): {matching.get('matched', 0)} matched")  # fmt: skip
+    if matching.get("missing"):
+        print(
+            f"  {matching['missing']} mention(s) have no prediction and count as wrong, e.g. "
+            + ", ".join(matching["missing_examples"][:5])
+        )
+    if matching.get("unmatched"):
+        print(
+            f"  {matching['unmatched']} row(s) name no mention of this split and were not scored, e.g. "
+            + ", ".join(str(e) for e in matching["unmatched_examples"][:5])
+        )
+    print(accuracy_table(metrics, metrics["ks"]))
+    print(record.path)
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     from bench.describe import benchmark_summary, system_summary
     from bench.registry import BENCHMARKS, SYSTEMS, PluginLoadError
@@ -140,9 +175,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for name, problem in registry.broken.items():
         if name not in {r[0] for r in rows}:
             rows.append((name, "?", f"BROKEN: {problem}"))
-    width = max((len(r[0]) for r in rows), default=0)
-    for name, origin, summary in rows:
-        print(f"{name:<{width}}  {origin:<9}  {summary}".rstrip())
+    for name, origin, summary in rows:  # tab-separated: name, origin, description
+        print(f"{name}\t{origin}\t{summary}".rstrip("\t"))
     if systems:
         print("\n(bioel-bench describe SYSTEM lists a system's options)")
     return 0
@@ -349,6 +383,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("what", choices=["systems", "benchmarks"])
     ls.set_defaults(func=cmd_ls)
+    score = verbs.add_parser(
+        "score",
+        help="score any linker's predictions file as a run (jsonl, tsv, BELB, BioSyn, ANGEL formats)",
+        description="Read a predictions file, match its rows to the benchmark's mentions (by id, or document and "
+        "span; BioSyn's and ANGEL's files by position, checked against the mention strings), and write a normal "
+        "run folder (compare, report and errors read it). Formats: see bench/prediction_formats.py.",
+    )
+    score.add_argument("predictions", metavar="PREDICTIONS")
+    score.add_argument("--benchmark", required=True)
+    score.add_argument("--profile", default=DEFAULT_PROFILE, help=PROFILE_HELP)
+    score.add_argument("--format", choices=["auto", "jsonl", "tsv", "belb", "biosyn", "angel"], default="auto")
+    score.add_argument("--split", default="test")
+    score.add_argument("--k", type=positive_int, nargs="+", default=list(range(1, 11)))
+    score.add_argument("--label", default=None, help="the system's name in tables (default: the file's stem)")
+    score.add_argument("--name", default=None, help="run directory name (default: from the run key)")
+    score.add_argument("--out", default="runs")
+    score.add_argument("--force", action="store_true")
+    score.add_argument("--data-dir", default=None)
+    score.set_defaults(func=cmd_score)
     describe = verbs.add_parser(
         "describe",
         help="a system's options: type, default and meaning",

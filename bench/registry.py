@@ -155,6 +155,7 @@ for _name, _target in {
     "angel": "systems.angel:AngelLinker",
     "dense": "systems.dense:DenseLinker",
     "llm": "systems.llm:LanguageModelLinker",
+    "predictions": "systems.predictions:PredictionsFile",
 }.items():
     SYSTEMS.register_lazy(_name, _target)
 

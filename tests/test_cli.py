@@ -95,7 +95,7 @@ def test_table_formats(two_runs, fmt, marker):
 
 
 def test_ls_lists_builtins():
-    assert {"exact", "tfidf"} <= {line.split("\t")[0] for line in run_cli("ls", "systems").stdout.splitlines()}
+    assert {"exact", "tfidf"} <= {line.split()[0] for line in run_cli("ls", "systems").stdout.splitlines() if line}
     assert "demo" in run_cli("ls", "benchmarks").stdout
 
 

@@ -59,7 +59,7 @@ def test_ls_gives_one_line_per_entry():
     assert any(line.startswith("tfidf") and "TF-IDF" in line for line in systems)
     benchmarks = [line for line in run_cli("ls", "benchmarks").stdout.splitlines() if line.strip()]
     assert len(benchmarks) == len(BENCHMARKS.names())
-    assert all(len(line.split(None, 2)) == 3 for line in benchmarks), "every benchmark has a description"
+    assert all(len(line.split("\t")) == 3 for line in benchmarks), "every benchmark has a description"
 
 
 def test_a_closed_pipe_is_not_an_error():

@@ -88,7 +88,7 @@ def plugin_site(tmp_path_factory):
 def test_plugin_system_is_listed_through_the_entry_point(plugin_site):
     result = run_cli("ls", "systems", env={"PYTHONPATH": str(plugin_site)})
     assert result.returncode == 0, result.stderr
-    listed = dict(line.split("\t", 1) for line in result.stdout.splitlines())
+    listed = dict(line.split("\t")[:2] for line in result.stdout.splitlines() if "\t" in line)
     assert listed["prefix"] == "entry point prefix_linker:PrefixLinker"
     assert "exact" in listed and "tfidf" in listed
 
