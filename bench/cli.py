@@ -116,10 +116,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from bench.results import load_run
+    from bench.report.collect import scan
     from bench.tables import runs_table
 
-    records = [load_run(path) for path in args.runs]
+    records = scan(args.runs)  # run directories, or folders of them at any depth
     print(runs_table(records, tuple(args.k), rule=args.rule, fmt=args.format))
     return 0
 

@@ -34,6 +34,8 @@ class Registry(Generic[T]):
         self._origins: dict[str, str] = {}
         self._entry_points_loaded = False
         self.broken: dict[str, str] = {}
+        #: names people use for an entry (lower-cased) -> the registered name, for "did you mean"
+        self.common_names: dict[str, str] = {}
 
     # --- registration ---------------------------------------------------
     def register(self, name: str, obj: T | None = None) -> Callable[[T], T]:
@@ -122,13 +124,29 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: str) -> str:
         known = sorted(self._entries)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        if name.lower() in self.common_names:  # what people call it (the corpus's name, a paper's short name)
+            return f"unknown {self.kind} {name!r}. Did you mean {self.common_names[name.lower()]!r}?"
+        close = difflib.get_close_matches(name.replace("_", "-").lower(), known, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         return f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(known) or '(none)'}."
 
 
 SYSTEMS: Registry = Registry("system", entry_point_group="bioel_bench.systems")
 BENCHMARKS: Registry = Registry("benchmark", entry_point_group="bioel_bench.benchmarks")
+BENCHMARKS.common_names.update(
+    {
+        "askapatient": "aap",
+        "ask-a-patient": "aap",
+        "ncbi": "ncbi-disease",
+        "ncbi_disease": "ncbi-disease",
+        "medmentions": "medmentions-st21pv",
+        "mm": "medmentions-st21pv",
+        "st21pv": "medmentions-st21pv",
+        "bc5cdr-d": "bc5cdr-disease",
+        "bc5cdr-c": "bc5cdr-chemical",
+        "biocreative": "bc5cdr",
+    }
+)
 
 
 def register_system(name: str) -> Callable[[T], T]:

@@ -34,6 +34,8 @@ from bench.mention import Mention
 
 SCHEMA_VERSION = 1
 CONFIG, ENVIRONMENT, PREDICTIONS, METRICS = "config.json", "environment.json", "predictions.jsonl", "metrics.json"
+#: what the run said while it ran (stages, timings, warnings), kept with it
+LOG = "log.txt"
 PARTIAL_SUFFIX = ".partial"
 
 

@@ -29,6 +29,7 @@ from bench.cli_types import check_run_name
 from bench.code_identity import result_identity
 from bench.environment import describe_environment
 from bench.errors import BenchError
+from bench.health import prediction_warnings
 from bench.linker import Candidate, FitConfig, Linker, options_to_dict, rank
 from bench.locks import exclusive
 from bench.mention import Mention
@@ -46,6 +47,7 @@ from bench.registry import BENCHMARKS, SYSTEMS
 from bench.results import (
     CONFIG,
     ENVIRONMENT,
+    LOG,
     METRICS,
     PREDICTIONS,
     SCHEMA_VERSION,
@@ -188,6 +190,18 @@ def _execute_locked(
     # (a long run may finish after the checkout has moved on).
     environment = describe_environment() | {"processes": distributed.world_size()}
 
+    def run_log(message: str) -> None:
+        """Print, and keep in the run's log.txt (published with the run)."""
+        log(message)
+        if distributed.is_main():
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            with open(partial / LOG, "a", encoding="utf-8") as handle:
+                handle.write(f"{stamp} {message}\n")
+
+    run_log(
+        f"{'resumed' if resumed else 'started'} {spec.system} on {spec.benchmark}/{spec.split} "
+        f"(profile {config.get('profile')}, seed {spec.seed}, run key {key})"
+    )
     train = benchmark.split(TRAIN) if TRAIN in benchmark.splits and spec.split != TRAIN else ()
     dev = benchmark.split(DEV) if DEV in benchmark.splits and spec.split != DEV else ()
     seed_everything(spec.seed)
@@ -200,9 +214,15 @@ def _execute_locked(
         distributed.barrier()
         return load_run(final)
 
+    run_log(f"fit done in {fit_s:.1f} s; predicting {len(test)} {spec.split} mentions")
     t0 = time.perf_counter()
     predictions = predict_all(linker, test, benchmark, max(ks))
     predict_s = time.perf_counter() - t0
+    system_info = linker.describe()
+    top_names = [predictions[m.id][0].name if predictions[m.id] else None for m in test]
+    warnings = prediction_warnings(top_names) + list(system_info.get("health_warnings") or [])
+    for warning in warnings:
+        run_log(f"warning: {warning}")
 
     training = (*train, *dev)
     masks = leakage_masks(test, training)
@@ -219,7 +239,8 @@ def _execute_locked(
         "checksums": {"test": checksums["splits"][spec.split], **checksums},
         "flags": {"closed_world_kb": benchmark.kb.closed_world} | dict(benchmark.flags),
         "kb": benchmark.kb.summary(),
-        "system_info": linker.describe(),
+        "system_info": system_info,
+        "health": {"warnings": warnings},
         "timings": {
             "load_s": round(load_s, 3),
             "fit_s": round(fit_s, 3),
@@ -246,6 +267,8 @@ def _execute_locked(
     write_json(partial / CONFIG, config)
     write_json(partial / ENVIRONMENT, environment)
     write_jsonl(partial / PREDICTIONS, rows)
+    acc1 = metrics["acc"]["union"].get("1", float("nan"))
+    run_log(f"done: acc@1 {100 * acc1:.1f}% in {metrics['timings']['total_s']:.1f} s")
     write_json(partial / METRICS, metrics)  # written last: the run is complete only with it
     commit_run(partial, final)
     distributed.barrier()

@@ -287,6 +287,11 @@ class AngelLinker(GenerativeLinker):
             tmp.replace(stage / "state.json")
         distributed.barrier()
 
+    def health_warnings(self) -> list[str]:
+        from bench.health import negative_stage_warnings
+
+        return super().health_warnings() + negative_stage_warnings(getattr(self, "history", []))
+
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["negative_stage"] = getattr(self, "history", [])

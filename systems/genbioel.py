@@ -230,6 +230,7 @@ class GenerativeLinker(Linker):
         """Positive-only training: KB-guided pre-training, then fine-tuning (each resumable)."""
         work_dir = Path(config.work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
+        self._work_dir = work_dir  # describe() reads the stages' records there
         self._setup_backbone(train, kb, work_dir, config.seed)
         self._ensure_trie(kb)
         if self.options.checkpoint:  # evaluate the checkpoint as it is
@@ -389,6 +390,7 @@ class GenerativeLinker(Linker):
             "search": self.search,
             "num_beams": o.num_beams,
         }
+        info["health_warnings"] = self.health_warnings()
         if o.checkpoint:
             from bench.code_identity import checkpoint_identities
 
@@ -400,6 +402,20 @@ class GenerativeLinker(Linker):
         if self.tokenizer is not None:
             info["vocabulary"] = len(self.tokenizer)
         return info
+
+    def health_warnings(self) -> list[str]:
+        """Warnings from the training stages' records (a loss that did not move, dev acc@1 near 0)."""
+        import json
+
+        from bench.health import stage_warnings
+
+        work_dir = getattr(self, "_work_dir", None)
+        warnings: list[str] = []
+        for stage in ("pretrain", "finetune"):
+            record = Path(work_dir or ".") / stage / "final" / "stage.json"
+            if work_dir is not None and record.is_file():
+                warnings += stage_warnings(stage, json.loads(record.read_text()))
+        return warnings
 
 
 def _mentions_checksum(mentions: Sequence[Mention]) -> str:

@@ -114,3 +114,19 @@ def test_bad_requests_give_one_line_errors(args, message, tmp_path):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_table_and_report_read_folders_of_runs_at_any_depth(two_runs, tmp_path):
+    """`table runs/*` on a folder of runs, and runs kept in subfolders, are read, not refused or skipped."""
+    a, b = two_runs / "exact", two_runs / "tfidf"
+    nested = tmp_path / "all" / "demo" / "baselines"
+    nested.mkdir(parents=True)
+    shutil.copytree(a, nested / a.name)
+    shutil.copytree(b, tmp_path / "all" / b.name)
+    result = run_cli("table", str(tmp_path / "all"))
+    assert result.returncode == 0, result.stderr
+    assert "exact" in result.stdout and "tfidf" in result.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_cli("table", str(empty))
+    assert refused.returncode == 2 and "holds no finished run directory" in refused.stderr

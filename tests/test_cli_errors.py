@@ -81,3 +81,21 @@ def test_a_corrupt_gzip_stream_is_one_line_naming_the_file(tmp_path: Path) -> No
     result = run_cli("prepare", "ncbi-disease", "--from", str(source), "--data-dir", str(tmp_path / "data"))
     line = _one_clean_line(result)
     assert "CTD_diseases.tsv.gz" in line
+
+
+def test_common_benchmark_names_and_a_from_folder_one_level_too_deep(tmp_path):
+    from bench.benchmarks.sources import card_sources
+
+    unknown = run_cli("prepare", "askapatient", "--data-dir", str(tmp_path / "d"))
+    assert unknown.returncode == 2 and "Did you mean 'aap'?" in unknown.stderr
+    layout = tmp_path / "official"
+    for source in card_sources("aap"):
+        (layout / source.name).parent.mkdir(parents=True, exist_ok=True)
+        (layout / source.name).write_text("")
+    deep = run_cli("prepare", "aap", "--from", str(layout / "askapatient"), "--data-dir", str(tmp_path / "d"))
+    assert deep.returncode == 2
+    assert (
+        f"is the askapatient/ folder itself; give the folder that holds askapatient/ (--from {layout})" in deep.stderr
+    )
+    nothing = run_cli("prepare", "aap", "--from", str(tmp_path / "none"), "--data-dir", str(tmp_path / "d"))
+    assert "31 required files not found in" in nothing.stderr and nothing.stderr.count("\n") == 1

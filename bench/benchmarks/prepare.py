@@ -67,9 +67,27 @@ def prepare(
         report.append(prepared)
     missing_required = [p for p in report if p.status.startswith("needs") and _required(family, p.name)]
     if missing_required:
-        raise BenchError("cannot prepare " + family + ": " + "; ".join(f"{p.name}: {p.note}" for p in missing_required))
+        raise BenchError(_missing_message(family, missing_required, from_dir))
     _build_variants(family, data_dir, log)
     return report
+
+
+def _missing_message(family: str, missing: list[Prepared], from_dir: str | Path | None) -> str:
+    """One line: what is missing (the first few files, a count), and the likely mistake."""
+    head = f"cannot prepare {family}: "
+    if from_dir is not None:
+        given = Path(from_dir)
+        folders = {Path(p.name).parts[0] for p in missing if len(Path(p.name).parts) > 1}
+        if given.name in folders and all((given.parent / p.name).is_file() for p in missing):
+            return (
+                head + f"--from {from_dir} is the {given.name}/ folder itself; give the folder that holds "
+                f"{given.name}/ (--from {given.parent})"
+            )
+    notes = {p.note for p in missing}
+    if len(missing) > 3 and len(notes) == 1:  # the same reason for every file: say it once
+        names = ", ".join(p.name for p in missing[:3])
+        return head + f"{len(missing)} required files {notes.pop()} ({names}, ...)"
+    return head + "; ".join(f"{p.name}: {p.note}" for p in missing)
 
 
 def _required(family: str, name: str) -> bool:

@@ -358,7 +358,7 @@ def _run_local(
                 acc = record.metrics["acc"]["union"]
                 first = min(acc, key=int)
                 log(
-                    f"[{finished}/{total}] done {run.describe}: acc@{first} {acc[first]:.4f} "
+                    f"[{finished}/{total}] done {run.describe}: acc@{first} {100 * acc[first]:.1f}% "
                     f"({record.metrics['timings'].get('total_s', 0):.1f} s) -> {record.path}"
                 )
     except KeyboardInterrupt:

@@ -119,12 +119,24 @@ def scan(paths: Iterable[str | Path]) -> list[RunRecord]:
             continue
         if not path.is_dir():
             raise BenchError(f"{path}: neither a run directory nor a folder of run directories")
-        children = [c for c in sorted(path.iterdir()) if is_run_dir(c)]
+        children = list(run_dirs_under(path))
         if not children:
-            raise BenchError(f"{path}: holds no finished run directory")
+            raise BenchError(f"{path}: holds no finished run directory (at any depth)")
         for child in children:
             found.setdefault(child.resolve(), load_run(child))
     return list(found.values())
+
+
+def run_dirs_under(folder: Path):
+    """Finished run directories at any depth under ``folder`` (sorted; a run's own files are not
+    searched, unfinished ``.partial`` runs are skipped), so a tree of runs reads like a flat folder."""
+    for child in sorted(folder.iterdir()):
+        if not child.is_dir() or child.name.endswith(PARTIAL_SUFFIX) or child.name.startswith("."):
+            continue
+        if is_run_dir(child):
+            yield child
+        else:
+            yield from run_dirs_under(child)
 
 
 def drop_suite_members(records: Sequence[RunRecord]) -> tuple[list[RunRecord], list[RunRecord]]:

@@ -1,0 +1,73 @@
+"""Health checks: a collapsed model, a flat loss, a dev score at zero, an empty negative stage."""
+
+from __future__ import annotations
+
+import math
+
+from bench.health import negative_stage_warnings, prediction_warnings, stage_warnings
+from bench.runner import RunSpec, execute
+
+
+def test_one_name_for_most_mentions_is_a_collapse():
+    assert prediction_warnings(["a"] * 15 + [f"n{i}" for i in range(10)])[0].startswith(
+        "collapsed predictions: 15 of 25 test mentions get the same top-1 name ('a')"
+    )
+    assert prediction_warnings([f"n{i % 12}" for i in range(25)]) == []
+    assert prediction_warnings(["a"] * 10) == []  # too few mentions to say
+
+
+def test_a_flat_loss_and_a_dev_score_at_zero():
+    flat = {"train_loss": [5.0, 4.99, 5.01, 4.98, 5.0], "dev_history": [{"eval_acc1": 0.0}, {"eval_acc1": 0.01}]}
+    warnings = stage_warnings("finetune", flat)
+    assert any("the training loss did not move" in w for w in warnings)
+    assert any("dev acc@1 stayed near 0 (best 1.0%)" in w for w in warnings)
+    learning = {"train_loss": [5.0, 4.0, 3.0, 2.0, 1.0], "dev_history": [{"eval_acc1": 0.3}]}
+    assert stage_warnings("finetune", learning) == []
+
+
+def test_a_negative_stage_with_few_pairs_and_dpo_at_ln2():
+    history = [
+        {"chunk": 0, "pairs": 3, "dpo_loss": math.log(2), "dpo_reward_margin": 0.0},
+        {"chunk": 1, "pairs": 11, "dpo_loss": math.log(2), "dpo_reward_margin": 0.0},
+        {"chunk": 2, "dev_acc1": 0.1},  # the closing record: no pairs
+    ]
+    warnings = negative_stage_warnings(history)
+    assert any("only 14 preference pairs over 2 chunk(s)" in w for w in warnings)
+    assert any("stayed at ln 2" in w for w in warnings)
+    moving = [{"pairs": 400, "dpo_loss": 0.5, "dpo_reward_margin": 0.8}]
+    assert negative_stage_warnings(moving) == []
+
+
+def test_warnings_reach_the_run_and_its_log(tmp_path):
+    """A linker that answers one name for everything: the run records and logs it; exact does not."""
+    from dataclasses import dataclass
+
+    from bench.linker import Candidate, Linker
+    from bench.registry import SYSTEMS
+
+    @dataclass(frozen=True)
+    class Options:
+        pass
+
+    class AlwaysTheSame(Linker):
+        def fit(self, train, dev, kb, config):
+            self.name_ = kb.names[0]
+
+        def predict(self, mentions, kb, k):
+            return [[Candidate(self.name_, kb.name_index[self.name_], 1.0)] for _ in mentions]
+
+    AlwaysTheSame.Options = Options
+    SYSTEMS.register("always-the-same")(AlwaysTheSame)
+    messages: list[str] = []
+    try:
+        record = execute(RunSpec("always-the-same", "demo", ks=(1,)), tmp_path / "runs", log=messages.append)
+    finally:
+        SYSTEMS._entries.pop("always-the-same", None)  # the registry is the test session's too
+    warnings = record.metrics["health"]["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("collapsed predictions: 195 of 195"), warnings
+    assert any(m.startswith("warning: collapsed predictions") for m in messages)
+    log_text = (record.path / "log.txt").read_text()
+    assert "started always-the-same on demo/test" in log_text and "warning: collapsed predictions" in log_text
+    assert "done: acc@1" in log_text
+    exact = execute(RunSpec("exact", "demo", ks=(1,)), tmp_path / "runs", log=lambda *_: None)
+    assert exact.metrics["health"]["warnings"] == []
