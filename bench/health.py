@@ -3,8 +3,8 @@
 A generative linker that collapsed (one name for most mentions), a training loss
 that never moved, a dev score stuck at zero, ANGEL's negative stage with a handful
 of pairs or a DPO loss pinned at ln 2: each still yields a run folder and a number
-in a table. These checks turn them into warnings, logged when the run ends and
-recorded in ``metrics.json`` (``health.warnings``), which ``report`` shows beside the
+in a table. These checks turn them into warnings, logged when the run ends (and in
+its ``log.txt``) and recorded in ``metrics.json`` (``health.warnings``) beside the
 numbers. They never change a result.
 """
 
