@@ -251,6 +251,22 @@ def _decoder_logits(model, hidden, enc_mask, decoder_input_ids, cache):
     return out.logits[:, -1, :], out.cache
 
 
+def step_log_probs(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Float32 log-probs of the next token (the temperature applied as :class:`TemperatureLogProbs`)."""
+    log_probs = torch.log_softmax(logits.to(dtype=torch.float32), dim=-1)
+    if temperature != 1.0:
+        log_probs = torch.log_softmax(log_probs / temperature, dim=-1)
+    return log_probs
+
+
+def encode_and_prompt(model, input_ids, attention_mask, prompt, temperature: float = 1.0):
+    """``(encoder states, decoder cache, log-probs after the prompt)``: once per mention, shared by
+    both searches (every beam of a mention starts from the same prompt)."""
+    hidden = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)[0]
+    logits, cache = _decoder_logits(model, hidden, attention_mask, prompt, None)
+    return hidden, cache, step_log_probs(logits, temperature)
+
+
 def beam_search(
     model,
     trie: NameTrie,
@@ -311,15 +327,9 @@ def beam_search(
     constraint = 0.0
 
     def log_softmax(logits: torch.Tensor) -> torch.Tensor:
-        log_probs = torch.log_softmax(logits.to(dtype=torch.float32), dim=-1)
-        if temperature != 1.0:  # as TemperatureLogProbs
-            log_probs = torch.log_softmax(log_probs / temperature, dim=-1)
-        return log_probs
+        return step_log_probs(logits, temperature)
 
-    hidden = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)[0]
-    logits, cache = _decoder_logits(model, hidden, attention_mask, prompt, None)
-    first_log_probs = log_softmax(logits)
-    del logits
+    hidden, cache, first_log_probs = encode_and_prompt(model, input_ids, attention_mask, prompt, temperature)
     enc_mask = attention_mask
 
     on = {"device": device}

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from bench import distributed
-from bench.generative.sequences import decoder_example, pad
+from bench.generative.sequences import TeacherForcedBatches
 
 LOSSES = ("sigmoid", "hinge", "ipo")
 
@@ -86,36 +86,13 @@ def dpo_loss(
     return losses, beta * chosen_ratio.detach(), beta * rejected_ratio.detach()
 
 
-class PairCollator:
+class PairCollator(TeacherForcedBatches):
     """Tokenise pairs into one batch: the chosen rows first, then the rejected rows."""
 
-    def __init__(
-        self,
-        tokenizer,
-        decoder_start_id: int,
-        max_source_length: int = 256,
-        prompt_bos: bool = True,
-        source_space: bool = False,
-    ) -> None:
-        self.tokenizer = tokenizer
-        self.decoder_start_id = decoder_start_id
-        self.max_source_length = max_source_length
-        self.prompt_bos = prompt_bos
-        self.source_space = source_space  # the released models' encoder text: " " + text
-
     def __call__(self, pairs: Sequence[PreferencePair]) -> dict[str, torch.Tensor]:
-        sources = [(" " + p.source) if self.source_space else p.source for p in pairs] * 2
-        answers = [(p.mention, p.chosen) for p in pairs] + [(p.mention, p.rejected) for p in pairs]
-        encoded = self.tokenizer(
-            sources, padding=True, truncation=True, max_length=self.max_source_length, return_tensors="pt"
-        )
-        rows = [decoder_example(self.tokenizer, m, name, self.decoder_start_id, self.prompt_bos) for m, name in answers]
-        return {
-            "input_ids": encoded["input_ids"],
-            "attention_mask": encoded["attention_mask"],
-            "decoder_input_ids": torch.tensor(pad([r[0] for r in rows], self.tokenizer.pad_token_id)),
-            "labels": torch.tensor(pad([r[1] for r in rows], -100)),
-        }
+        chosen = [(p.source, p.mention, p.chosen) for p in pairs]
+        rejected = [(p.source, p.mention, p.rejected) for p in pairs]
+        return self.batch(chosen + rejected)
 
 
 @torch.inference_mode()

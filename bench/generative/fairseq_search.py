@@ -69,7 +69,11 @@ def fairseq_beam_search(
     -1 in unfilled slots, whose score is -1e9. Scores are the sum of the name's
     token log-probs (EOS included) divided by ``(number of tokens) ** length_penalty``.
     """
-    from bench.generative.decoding import _decoder_logits  # the shared BART step (no import cycle)
+    from bench.generative.decoding import (  # the shared BART steps (imported here: no import cycle)
+        _decoder_logits,
+        encode_and_prompt,
+        step_log_probs,
+    )
 
     device = input_ids.device
     trie = trie.to(device)
@@ -82,16 +86,8 @@ def fairseq_beam_search(
     positions = torch.arange(nb, **on)
     constraint = 0.0
 
-    def log_softmax(logits: torch.Tensor) -> torch.Tensor:
-        log_probs = torch.log_softmax(logits.to(dtype=torch.float32), dim=-1)
-        if temperature != 1.0:  # as decoding.TemperatureLogProbs; the released code never applies it
-            log_probs = torch.log_softmax(log_probs / temperature, dim=-1)
-        return log_probs
-
-    hidden = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)[0]
-    logits, cache = _decoder_logits(model, hidden, attention_mask, prompt, None)
-    log_probs = log_softmax(logits)
-    del logits
+    # the temperature as in decoding.TemperatureLogProbs; the released code never applies it (1.0)
+    hidden, cache, log_probs = encode_and_prompt(model, input_ids, attention_mask, prompt, temperature)
     enc_mask = attention_mask
 
     # running beams of the active items; before the first step one row per item (beam 0)
@@ -175,7 +171,7 @@ def fairseq_beam_search(
         if kept is not None:
             step_input = step_input[kept]
         logits, cache = _decoder_logits(model, hidden, enc_mask, step_input.reshape(-1, 1), cache)
-        log_probs = log_softmax(logits)
+        log_probs = step_log_probs(logits, temperature)
         del logits
     if timing is not None:
         timing.constraint_seconds += constraint

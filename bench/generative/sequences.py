@@ -76,6 +76,49 @@ def decoder_example(
     return decoder_input_ids, labels
 
 
+class TeacherForcedBatches:
+    """Tokenises (encoder text, mention, target name) triples into one BART batch, in a model's layout.
+
+    The training collator and the DPO pair collator both build their batches here,
+    so the two stages can never disagree on the layout (``prompt_bos``,
+    ``source_space``: :mod:`bench.generative.conventions`).
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        decoder_start_id: int,
+        max_source_length: int = 256,
+        prompt_bos: bool = True,
+        source_space: bool = False,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.decoder_start_id = decoder_start_id
+        self.max_source_length = max_source_length
+        self.prompt_bos = prompt_bos
+        self.source_space = source_space  # the released models' encoder text: " " + text
+
+    def batch(self, rows: Sequence[tuple[str, str, str]]):
+        """``input_ids``, ``attention_mask``, ``decoder_input_ids`` and ``labels`` for ``(source, mention,
+        name)`` rows, the decoder prefix fed and masked out of the labels."""
+        import torch
+
+        sources = [(" " + source) if self.source_space else source for source, _, _ in rows]
+        encoded = self.tokenizer(
+            sources, padding=True, truncation=True, max_length=self.max_source_length, return_tensors="pt"
+        )
+        pairs = [
+            decoder_example(self.tokenizer, mention, name, self.decoder_start_id, self.prompt_bos)
+            for _, mention, name in rows
+        ]
+        return {
+            "input_ids": encoded["input_ids"],
+            "attention_mask": encoded["attention_mask"],
+            "decoder_input_ids": torch.tensor(pad([r[0] for r in pairs], self.tokenizer.pad_token_id)),
+            "labels": torch.tensor(pad([r[1] for r in pairs], -100)),
+        }
+
+
 def pad(rows: Sequence[Sequence[int]], value: int) -> list[list[int]]:
     width = max(len(r) for r in rows)
     return [list(r) + [value] * (width - len(r)) for r in rows]

@@ -24,7 +24,7 @@ from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
 from bench import distributed
 from bench.generative.model import load_seq2seq
-from bench.generative.sequences import decoder_example, pad, source_text
+from bench.generative.sequences import TeacherForcedBatches, source_text
 from bench.kb import KnowledgeBase
 from bench.locks import exclusive
 from bench.mention import Mention
@@ -51,40 +51,11 @@ class ExampleDataset(torch.utils.data.Dataset):
         return self.examples[index]
 
 
-class Seq2SeqCollator:
+class Seq2SeqCollator(TeacherForcedBatches):
     """Tokenise a batch of examples into BART inputs with explicit decoder inputs."""
 
-    def __init__(
-        self,
-        tokenizer,
-        decoder_start_id: int,
-        max_source_length: int = 256,
-        prompt_bos: bool = True,
-        source_space: bool = False,
-    ) -> None:
-        self.tokenizer = tokenizer
-        self.decoder_start_id = decoder_start_id
-        self.max_source_length = max_source_length
-        self.prompt_bos = prompt_bos
-        self.source_space = source_space  # the released models' encoder text: " " + text
-
     def __call__(self, batch: Sequence[Example]) -> dict[str, torch.Tensor]:
-        encoded = self.tokenizer(
-            [(" " + e.source) if self.source_space else e.source for e in batch],
-            padding=True,
-            truncation=True,
-            max_length=self.max_source_length,
-            return_tensors="pt",
-        )
-        pairs = [
-            decoder_example(self.tokenizer, e.mention, e.target, self.decoder_start_id, self.prompt_bos) for e in batch
-        ]
-        return {
-            "input_ids": encoded["input_ids"],
-            "attention_mask": encoded["attention_mask"],
-            "decoder_input_ids": torch.tensor(pad([p[0] for p in pairs], self.tokenizer.pad_token_id)),
-            "labels": torch.tensor(pad([p[1] for p in pairs], -100)),
-        }
+        return self.batch([(e.source, e.mention, e.target) for e in batch])
 
 
 def kb_pretraining_examples(
