@@ -91,6 +91,7 @@ def command_line(
     baseline: str | None,
     figures: bool,
     runs_dir: str | Path | None = None,
+    html: bool = False,
 ) -> str:
     argv = ["bioel-bench", "report", *[str(p) for p in inputs]]
     if runs_dir is not None:
@@ -101,6 +102,8 @@ def command_line(
         argv += ["--baseline", baseline]
     if not figures:
         argv.append("--no-figures")
+    if html:
+        argv.append("--html")
     return shlex.join(argv)
 
 
@@ -133,6 +136,7 @@ def build_report(
     figures: bool = True,
     k: int = 1,
     command: str | None = None,
+    html: bool = False,
 ) -> Report:
     """Collect the runs, run the tests, write the tables, figures, significance.json and README.md.
 
@@ -141,7 +145,7 @@ def build_report(
     """
     collection, default_out = collect(inputs, baseline, runs_dir)
     out_dir = Path(out) if out is not None else default_out
-    command = command or command_line(inputs, out, baseline, figures, runs_dir)
+    command = command or command_line(inputs, out, baseline, figures, runs_dir, html)
     outcomes = Outcomes()
     labels, benchmarks = collection.labels, collection.benchmarks
     all_labels = [*labels, *collection.ablations]
@@ -252,6 +256,10 @@ def build_report(
         report.files += [f"figures/{name}" for name in drawn]
     else:
         report.figures_skipped = "--no-figures"
+    if html:
+        from bench.report.html import write_html
+
+        report.files.append(write_html(report))
     _write(report, "README.md", readme(report, command))
     return report
 

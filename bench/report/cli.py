@@ -25,7 +25,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         runs_dir=args.runs,
         figures=not args.no_figures,
-        command=command_line(args.inputs, args.out, args.baseline, not args.no_figures, args.runs),
+        command=command_line(args.inputs, args.out, args.baseline, not args.no_figures, args.runs, args.html),
+        html=args.html,
     )
     for missing in report.collection.missing:
         print(f"missing run: {missing}", file=sys.stderr)
@@ -69,6 +70,12 @@ def add_report_parser(verbs: argparse._SubParsersAction) -> argparse.ArgumentPar
     )
     report.add_argument("--baseline", default=None, help="system label the markers compare with (default: config)")
     report.add_argument("--no-figures", action="store_true", help="write the tables and tests only")
+    report.add_argument(
+        "--html",
+        action="store_true",
+        help="also write index.html: a self-contained page with a sortable leaderboard, per-benchmark detail "
+        "and a mention-level drill-down of two runs",
+    )
     report.set_defaults(func=cmd_report)
     return report
 
