@@ -36,6 +36,7 @@ from bench.kb import KnowledgeBase
 from bench.linker import FitConfig, OptionError
 from bench.mention import Mention
 from bench.normalize import normalize_name
+from bench.progress import PlainProgress
 from bench.registry import register_system
 from systems.genbioel import GenerativeLinker
 
@@ -148,6 +149,12 @@ class AngelLinker(GenerativeLinker):
         chunks = self.chunks(train, config.seed)
         dev_subset = self.dev_subset(dev, config.seed)
         selector = TargetSelector(kb)
+        progress = PlainProgress("angel", len(chunks), every=0, unit="chunk")  # a line per chunk (minutes each)
+        if state["next_chunk"] == 0:
+            progress.log(
+                f"[angel] negative-aware stage: {len(chunks)} chunks of about {len(train) // max(1, len(chunks))} "
+                f"mentions, {o.num_beams} beams mined, top {o.top_k} paired, DPO lr {o.dpo_lr:g}, patience {o.patience}"
+            )
         while not state["done"]:
             index = state["next_chunk"]
             record: dict[str, Any] = {"chunk": index}
@@ -185,6 +192,15 @@ class AngelLinker(GenerativeLinker):
                 }
             )
             state["history"].append(record)
+            progress.update(
+                index + 1,
+                **{
+                    "dev acc@1 before": f"{100 * record['dev_acc1']:.1f}%" if "dev_acc1" in record else "",
+                    "pairs": str(record.get("pairs", 0)),
+                    "DPO loss": f"{record.get('dpo_loss', float('nan')):.3f}",
+                    "margin": f"{record.get('dpo_reward_margin', float('nan')):.3f}",
+                },
+            )
             state["next_chunk"] = index + 1
             self.save_model(stage / "current", {"chunk": index})
             self.write_state(stage, state)

@@ -71,3 +71,20 @@ def test_warnings_reach_the_run_and_its_log(tmp_path):
     assert "done: acc@1" in log_text
     exact = execute(RunSpec("exact", "demo", ks=(1,)), tmp_path / "runs", log=lambda *_: None)
     assert exact.metrics["health"]["warnings"] == []
+
+
+def test_plain_progress_lines_for_logs_and_pipes():
+    from bench.progress import PlainProgress, format_seconds
+
+    now = [0.0]
+    lines: list[str] = []
+    progress = PlainProgress("finetune", 400, every=30, log=lines.append, clock=lambda: now[0])
+    now[0] = 10
+    progress.update(40, loss="3.210")  # within 30 s of the start: quiet
+    now[0] = 62
+    progress.update(120, loss="3.100")
+    assert lines == ["[finetune] step 120/400 (30%), loss 3.100, 1m02s elapsed, ETA 2m25s"]
+    now[0] = 200
+    progress.update(400, force=True)
+    assert lines[-1] == "[finetune] step 400/400 (100%), loss 3.100, 3m20s elapsed"
+    assert (format_seconds(3725), format_seconds(42)) == ("1h02m", "42s")

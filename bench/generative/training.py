@@ -14,13 +14,14 @@ import os
 import random
 import shutil
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 
 from bench import distributed
 from bench.generative.model import load_seq2seq
@@ -29,6 +30,7 @@ from bench.kb import KnowledgeBase
 from bench.locks import exclusive
 from bench.mention import Mention
 from bench.normalize import normalize_name
+from bench.progress import PlainProgress, format_seconds
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,25 @@ class StageSettings:
     prompt_bos: bool = True
     #: the encoder text tokenised as ``" " + text`` (the released models) or as it is
     source_space: bool = False
+
+
+class PlainProgressCallback(TrainerCallback):
+    """Plain progress lines for a Trainer stage when tqdm is off (no terminal): step, loss, dev acc@1, ETA."""
+
+    def __init__(self, name: str, total: int, log) -> None:
+        self.progress = PlainProgress(name, total, log=log)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        extra = {}
+        if "loss" in logs:
+            extra["loss"] = f"{logs['loss']:.3f}"
+        if "eval_acc1" in logs:
+            extra["dev acc@1"] = f"{100 * logs['eval_acc1']:.1f}%"
+        self.progress.update(state.global_step, **extra)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.progress.update(state.global_step, force=state.global_step >= self.progress.total)
 
 
 def _stderr(message: str) -> None:
@@ -244,7 +265,16 @@ def _run_stage_locked(
         trainer = Seq2SeqTrainer(**common)
     if checkpoint:
         log(f"[{name}] resuming from {checkpoint}")
+    log(
+        f"[{name}] {settings.steps} steps of {settings.batch_size} examples ({len(examples):,} examples), "
+        f"learning rate {settings.learning_rate:g}"
+        + (f", dev scored every {settings.eval_steps} steps" if selecting else "")
+    )
+    if not progress and distributed.is_main():  # no bar: plain lines every 30 s instead
+        trainer.add_callback(PlainProgressCallback(name, settings.steps, log))
+    began = time.monotonic()
     trainer.train(resume_from_checkpoint=checkpoint)
+    log(f"[{name}] done: {trainer.state.global_step} steps in {format_seconds(time.monotonic() - began)}")
     model = trainer.model
     # Each process reloads the best checkpoint at the end of train(); the main process must not
     # remove the checkpoints below before every process has done so (a process that finds its best
