@@ -12,6 +12,21 @@ from tqdm.auto import tqdm
 T = TypeVar("T")
 
 
+_LINE_PREFIX = ""
+
+
+def set_line_prefix(prefix: str) -> None:
+    """Start every message of :func:`say` with ``prefix`` (a sweep worker's ``[label benchmark seed]``),
+    so that the logs of parallel runs can be told apart."""
+    global _LINE_PREFIX
+    _LINE_PREFIX = prefix
+
+
+def say(message: str) -> None:
+    """A progress message on stderr, with this process's prefix."""
+    print(f"{_LINE_PREFIX}{message}", file=sys.stderr, flush=True)
+
+
 def progress_enabled() -> bool:
     setting = os.environ.get("BIOEL_BENCH_PROGRESS")
     if setting is not None:
@@ -46,7 +61,7 @@ class PlainProgress:
         import time
 
         self.name, self.total, self.every, self.unit = name, total, every, unit
-        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.log = log or say
         self.clock = clock or time.monotonic
         self.started = self.clock()
         self.last = self.started

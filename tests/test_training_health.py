@@ -88,3 +88,17 @@ def test_plain_progress_lines_for_logs_and_pipes():
     progress.update(400, force=True)
     assert lines[-1] == "[finetune] step 400/400 (100%), loss 3.100, 3m20s elapsed"
     assert (format_seconds(3725), format_seconds(42)) == ("1h02m", "42s")
+
+
+def test_a_sweep_workers_stage_lines_carry_its_tag(capsys):
+    from bench.progress import PlainProgress, say, set_line_prefix
+
+    set_line_prefix("[angel ncbi-disease seed1] ")
+    try:
+        say("[finetune] 400 steps of 64 examples")
+        PlainProgress("finetune", 4, every=0).update(2)
+    finally:
+        set_line_prefix("")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "[angel ncbi-disease seed1] [finetune] 400 steps of 64 examples"
+    assert lines[1].startswith("[angel ncbi-disease seed1] [finetune] step 2/4 (50%)")

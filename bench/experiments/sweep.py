@@ -413,7 +413,10 @@ def _worker_init(parent_pid: int, threads: int, quiet: bool) -> None:
 
 def _execute_one(spec: RunSpec, out: str, data_dir: str | None) -> str:
     """Worker entry point: one run; returns its directory (records are read back by the parent)."""
+    from bench.progress import set_line_prefix
+
     tag = f"[{spec.label or spec.system} {spec.benchmark} seed{spec.seed}]"
+    set_line_prefix(tag + " ")  # the stages' own progress lines carry the run's tag too
     record = execute(spec, out, data_dir=data_dir, log=lambda message: print(f"{tag} {message}", flush=True))
     return str(record.path)
 

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -21,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
+from transformers import PrinterCallback, Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback
 
 from bench import distributed
 from bench.generative.model import load_seq2seq
@@ -30,7 +29,7 @@ from bench.kb import KnowledgeBase
 from bench.locks import exclusive
 from bench.mention import Mention
 from bench.normalize import normalize_name
-from bench.progress import PlainProgress, format_seconds
+from bench.progress import PlainProgress, format_seconds, say
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ class PlainProgressCallback(TrainerCallback):
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
+    say(message)
 
 
 class DevSelectingTrainer(Seq2SeqTrainer):
@@ -270,7 +269,8 @@ def _run_stage_locked(
         f"learning rate {settings.learning_rate:g}"
         + (f", dev scored every {settings.eval_steps} steps" if selecting else "")
     )
-    if not progress and distributed.is_main():  # no bar: plain lines every 30 s instead
+    if not progress and distributed.is_main():  # no bar: plain lines every 30 s instead of the raw log dicts
+        trainer.remove_callback(PrinterCallback)
         trainer.add_callback(PlainProgressCallback(name, settings.steps, log))
     began = time.monotonic()
     trainer.train(resume_from_checkpoint=checkpoint)
