@@ -366,3 +366,49 @@ def test_suite_members_are_not_reported_on_their_own(lab):
         pooled.metrics["acc_member_mean"]["union"]["1"],
         np.mean([m["acc"]["union"]["1"] for m in pooled.metrics["members"].values()]),
     )
+
+
+def test_latex_tables_are_paper_ready():
+    """A float with caption and label, display names, the best score of each score column in bold."""
+    from bench.report.names import display
+
+    table = Table(
+        "Main results: acc@1 (%)",
+        ["system", "ncbi-disease", "aap-fold0‡", "avg"],
+        [
+            ["tfidf", "65.8†", "55.8", "60.8"],
+            ["angel/top_k=10", "80.6 ± 1.2", "80.4†", "80.5"],
+            ["exact", "-", "80.4", "80.4"],
+        ],
+        align=["l", "r", "r", "r"],
+        best_columns=(1, 2, 3),
+    )
+    latex = render_latex(table, label="main")
+    assert "\\begin{table}[t]" in latex and "\\end{table}" in latex
+    assert "\\caption{Main results: acc@1 (\\%)}" in latex and "\\label{tab:main}" in latex
+    assert "system & NCBI-disease & AAP (fold 0)$^{\\ddagger}$ & avg \\\\" in latex
+    assert "ANGEL (top\\_k=10) & \\textbf{80.6} $\\pm$ 1.2 & \\textbf{80.4}$^{\\dagger}$ & \\textbf{80.5} \\\\" in latex
+    assert "Exact match & - & \\textbf{80.4} & 80.4 \\\\" in latex  # ties are all bold; a missing cell is not
+    assert "TF-IDF & 65.8$^{\\dagger}$ & 55.8 & 60.8 \\\\" in latex
+    assert display("unknown-system") == "unknown-system" and display("bc5cdr‡") == "BC5CDR‡"
+
+
+def test_panels_without_data_say_so(tmp_path):
+    from bench.report.figures import acc_at_k_curves, leakage_bars
+
+    values = {("tfidf", "a"): {1: 0.5, 5: 0.7}}
+    written = acc_at_k_curves(tmp_path, values, ["tfidf"], ["a", "b"])
+    assert written == ["acc_at_k.png", "acc_at_k.pdf"]
+    pdf = (tmp_path / "acc_at_k.pdf").read_bytes()
+    assert pdf.count(b"/Type /Page") >= 1
+    import bench.report.figures as figures
+
+    captured = []
+    original = figures._no_data
+    figures._no_data = lambda axis, what="no data": captured.append(what) or original(axis, what)
+    try:
+        acc_at_k_curves(tmp_path, values, ["tfidf"], ["a", "b"])
+        leakage_bars(tmp_path, {}, ["tfidf"], ["b"], ["mention_seen"])
+    finally:
+        figures._no_data = original
+    assert captured == ["no data", "no data"]  # benchmark b has no curve; the leakage panel has no bar

@@ -238,7 +238,7 @@ def build_report(
     for name in FILES:
         if name in tables:
             _write(report, f"{name}.md", render_markdown(tables[name]))
-            _write(report, f"{name}.tex", render_latex(tables[name]))
+            _write(report, f"{name}.tex", render_latex(tables[name], label=name.replace("_", "-")))
     _write(report, "significance.json", json.dumps(significance, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     if figures and importlib.util.find_spec("matplotlib") is None:
         report.figures_skipped = "matplotlib is not installed (pip install matplotlib)"

@@ -47,6 +47,20 @@ def _save(figure, folder: Path, stem: str) -> list[str]:
     return [f"{stem}.png", f"{stem}.pdf"]
 
 
+#: one marker, line style and hatch per system, in order, so that a figure printed in grey (or read by
+#: someone who does not tell the colours apart) still separates the systems
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+
+
+def _no_data(axis, what: str = "no data") -> None:
+    """Say so in a panel that has nothing to draw, instead of leaving it blank."""
+    axis.text(0.5, 0.5, what, ha="center", va="center", transform=axis.transAxes, color="0.4")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
 def _grid(n: int, width: float = 3.6, height: float = 3.0):
     columns = 2 if n == 4 else min(n, 3)
     rows = (n + columns - 1) // columns
@@ -66,13 +80,25 @@ def acc_at_k_curves(
     """acc@k against k, one panel per benchmark, one line per system."""
     figure, axes = _grid(len(benchmarks))
     for axis, benchmark in zip(axes, benchmarks):
-        for label in labels:
+        drawn = 0
+        for i, label in enumerate(labels):
             curve = values.get((label, benchmark))
-            if not curve:
+            ks = sorted(k for k, v in (curve or {}).items() if v is not None)
+            if not ks:
                 continue
-            ks = sorted(k for k, v in curve.items() if v is not None)
-            axis.plot(ks, [100 * curve[k] for k in ks], marker="o", markersize=3, label=label)
+            axis.plot(
+                ks,
+                [100 * curve[k] for k in ks],
+                marker=MARKERS[i % len(MARKERS)],
+                linestyle=LINESTYLES[i % len(LINESTYLES)],
+                markersize=4,
+                label=label,
+            )
+            drawn += 1
         axis.set_title(benchmark)
+        if not drawn:
+            _no_data(axis)
+            continue
         axis.set_xticks(sorted({k for (_, b), curve in values.items() if b == benchmark for k in curve}))
         axis.set_xlabel("k")
         axis.set_ylabel("acc@k (%)")
@@ -84,12 +110,25 @@ def acc_at_k_curves(
 def _grouped_bars(axis, groups: Sequence[str], labels: Sequence[str], heights, errors=None) -> None:
     width = 0.8 / max(len(labels), 1)
     x = np.arange(len(groups))
+    if all(v is None for row in heights for v in row):
+        _no_data(axis)
+        return
     for i, label in enumerate(labels):
         h = np.array([np.nan if v is None else 100 * v for v in heights[i]], dtype=float)
         yerr = None
         if errors is not None:
             yerr = np.array([[0, 0] if e is None else [100 * e[0], 100 * e[1]] for e in errors[i]], dtype=float).T
-        axis.bar(x + (i - (len(labels) - 1) / 2) * width, h, width, yerr=yerr, capsize=2, label=label)
+        axis.bar(
+            x + (i - (len(labels) - 1) / 2) * width,
+            h,
+            width,
+            yerr=yerr,
+            capsize=2,
+            label=label,
+            hatch=HATCHES[i % len(HATCHES)],
+            edgecolor="black",
+            linewidth=0.5,
+        )
     axis.set_xticks(x, groups, rotation=20, ha="right")
     axis.grid(axis="y", alpha=0.3)
 
@@ -152,7 +191,8 @@ def angel_chunks(folder: Path, histories: Sequence[tuple[str, str, int, Sequence
 
     figure, axes = _grid(len(CHUNK_PANELS), 3.6, 2.8)
     for axis, (key, title, scale) in zip(axes, CHUNK_PANELS):
-        for label, benchmark, seed, history in histories:
+        drawn = 0
+        for i, (label, benchmark, seed, history) in enumerate(histories):
             points = [
                 (r["chunk"], scale * r[key])
                 for r in history
@@ -160,8 +200,13 @@ def angel_chunks(folder: Path, histories: Sequence[tuple[str, str, int, Sequence
             ]
             if points:
                 xs, ys = zip(*points)
-                axis.plot(xs, ys, marker="o", markersize=3, label=f"{label} {benchmark} s{seed}")
+                style = {"marker": MARKERS[i % len(MARKERS)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+                axis.plot(xs, ys, markersize=3, label=f"{label} {benchmark} s{seed}", **style)
+                drawn += 1
         axis.set_title(title)
+        if not drawn:
+            _no_data(axis)
+            continue
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("chunk")
         axis.grid(alpha=0.3)

@@ -117,6 +117,7 @@ def main_table(
         rows,
         notes,
         ["l", *["r"] * (len(benchmarks) + 1)],
+        best_columns=tuple(range(1, len(benchmarks) + 2)),
     )
 
 
