@@ -281,6 +281,12 @@ def cmd_export_lmeval(args: argparse.Namespace) -> int:
     return export_main(args.args) or 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bench.mission import run_mission
+
+    return run_mission(args.config, out=args.out, data_dir=args.data_dir)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bench.experiments.sweep import cmd_sweep as sweep
 
@@ -411,6 +417,17 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("system")
     describe.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     describe.set_defaults(func=cmd_describe)
+    demo = verbs.add_parser(
+        "demo",
+        help="the mission on the embedded demo: genbioel vs angel (and exact, tfidf) with significance tests",
+        description="Train genbioel and angel (sharing one positive-only stage) beside exact and tfidf on the "
+        "embedded demo, then print each system's acc@1/5/10, the paired genbioel-vs-angel comparison and the "
+        "main table with significance markers (what `make demo` runs). Finished runs are reused.",
+    )
+    demo.add_argument("--config", default="configs/demo.yaml", help="the experiment (default: configs/demo.yaml)")
+    demo.add_argument("--out", default=None, help="folder of the run directories (default: the config's out)")
+    demo.add_argument("--data-dir", default=None)
+    demo.set_defaults(func=cmd_demo)
     sweep = verbs.add_parser(
         "sweep",
         help="run every run of an experiment config (skips finished runs, resumes interrupted ones)",

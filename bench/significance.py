@@ -269,14 +269,16 @@ def approximate_randomization(
     but it is much cheaper for large test sets.  With few discordant
     mentions scipy enumerates all ``2**n_disc`` swaps (an exact test).
 
-    Returns 1.0 when there is no discordant pair.
+    Returns 1.0 when there is no discordant pair, and with one: its two equally
+    likely swaps give differences of the same size, so the exact two-sided p is 1
+    (scipy's ``permutation_test`` needs two observations).
     """
     a_arr, b_arr = _validate_pair(a, b)
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     disc = a_arr != b_arr
     n_disc = int(np.count_nonzero(disc))
-    if n_disc == 0:
+    if n_disc <= 1:
         return 1.0
     x = a_arr[disc].astype(np.float64)
     y = b_arr[disc].astype(np.float64)

@@ -191,6 +191,14 @@ def test_randomization_no_discordance() -> None:
     assert approximate_randomization(a, b) == 1.0
 
 
+def test_randomization_with_one_discordant_pair_is_p_1() -> None:
+    """Both swaps of a single discordant mention give a difference of the same size (found by make demo)."""
+    a = np.array([True, True, False, True])
+    b = np.array([True, True, True, True])
+    assert approximate_randomization(a, b) == 1.0
+    assert compare_paired(a, b, n_resamples=200).randomization_p == 1.0
+
+
 def test_randomization_exact_for_few_discordant_pairs() -> None:
     # With 6 discordant mentions all 2**6 sign flips are enumerated, so the
     # p-value is the exact sign-test value: P(|#b wins - 3| >= 3) = 2/64.
