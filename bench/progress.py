@@ -22,9 +22,57 @@ def set_line_prefix(prefix: str) -> None:
     _LINE_PREFIX = prefix
 
 
+_LOG_FILE = None  # the current run's log.txt, which also keeps these messages (set by the runner)
+_RUN: dict[str, float] = {}  # the run-level plan of a multi-stage system: steps in all, steps done
+
+
+def set_log_file(path) -> None:
+    """Also append every :func:`say` message to ``path`` (None: stop)."""
+    global _LOG_FILE
+    _LOG_FILE = path
+
+
 def say(message: str) -> None:
-    """A progress message on stderr, with this process's prefix."""
+    """A progress message on stderr, with this process's prefix (and in the run's log.txt)."""
     print(f"{_LINE_PREFIX}{message}", file=sys.stderr, flush=True)
+    if _LOG_FILE is not None:
+        import datetime
+
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            with open(_LOG_FILE, "a", encoding="utf-8") as handle:
+                handle.write(f"{stamp} {message}\n")
+        except OSError:  # a log line is never worth failing a run
+            pass
+
+
+def plan_run(total_steps: int) -> None:
+    """A multi-stage system announces its training steps in all, so progress lines show a run-level ETA."""
+    import time
+
+    _RUN.clear()
+    _RUN.update(total=float(max(0, total_steps)), done=0.0, started=time.monotonic())
+
+
+def stage_done(steps: int, trained: bool = True) -> None:
+    """A stage finished: its steps count as done, or (reused from a cache) leave the plan."""
+    if _RUN:
+        if trained:
+            _RUN["done"] += steps
+        else:
+            _RUN["total"] = max(0.0, _RUN["total"] - steps)
+
+
+def run_eta(stage_steps_done: int) -> float | None:
+    """Seconds left in the whole run's training, from its pace so far (None without a plan)."""
+    import time
+
+    if not _RUN:
+        return None
+    done = _RUN["done"] + stage_steps_done
+    if done <= 0 or done >= _RUN["total"]:
+        return None
+    return (time.monotonic() - _RUN["started"]) / done * (_RUN["total"] - done)
 
 
 def progress_enabled() -> bool:
@@ -79,4 +127,7 @@ class PlainProgress:
         parts.append(f"{format_seconds(elapsed)} elapsed")
         if 0 < done < self.total:
             parts.append(f"ETA {format_seconds(elapsed / done * (self.total - done))}")
+        whole = run_eta(done) if self.unit == "step" else None
+        if whole is not None:
+            parts.append(f"run ETA {format_seconds(whole)}")
         self.log(", ".join(parts))

@@ -41,7 +41,7 @@ from bench.metrics import (
     leakage_masks,
     subset_accuracy,
 )
-from bench.progress import progress_enabled
+from bench.progress import progress_enabled, set_log_file
 from bench.protocols import DEFAULT_PROFILE, PROCESSED_PROFILES, canonical_profile, profile_record
 from bench.registry import BENCHMARKS, SYSTEMS
 from bench.results import (
@@ -198,6 +198,8 @@ def _execute_locked(
             with open(partial / LOG, "a", encoding="utf-8") as handle:
                 handle.write(f"{stamp} {message}\n")
 
+    if distributed.is_main():
+        set_log_file(partial / LOG)  # the stages' own progress lines go to log.txt too
     run_log(
         f"{'resumed' if resumed else 'started'} {spec.system} on {spec.benchmark}/{spec.split} "
         f"(profile {config.get('profile')}, seed {spec.seed}, run key {key})"
@@ -206,9 +208,12 @@ def _execute_locked(
     dev = benchmark.split(DEV) if DEV in benchmark.splits and spec.split != DEV else ()
     seed_everything(spec.seed)
     t0 = time.perf_counter()
-    linker.fit(
-        train, dev, benchmark.kb, FitConfig(seed=spec.seed, work_dir=partial / "work", progress=progress_enabled())
-    )
+    try:
+        linker.fit(
+            train, dev, benchmark.kb, FitConfig(seed=spec.seed, work_dir=partial / "work", progress=progress_enabled())
+        )
+    finally:
+        set_log_file(None)
     fit_s = time.perf_counter() - t0
     if not distributed.is_main():  # training was shared; predicting and writing are the main process's
         distributed.barrier()

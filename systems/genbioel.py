@@ -237,6 +237,9 @@ class GenerativeLinker(Linker):
             self.stage_info["training"] = "none: checkpoint evaluated as it is"
             self.model.to(distributed.device()).eval()
             return
+        from bench.progress import plan_run
+
+        plan_run(self.options.pretrain_steps + self.options.finetune_steps)  # the run-level ETA of progress lines
         self.pretrain(kb, work_dir, config)
         self.after_pretrain(kb, work_dir, config)
         self.finetune(train, dev, kb, work_dir, config)

@@ -102,3 +102,23 @@ def test_a_sweep_workers_stage_lines_carry_its_tag(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "[angel ncbi-disease seed1] [finetune] 400 steps of 64 examples"
     assert lines[1].startswith("[angel ncbi-disease seed1] [finetune] step 2/4 (50%)")
+
+
+def test_a_run_level_eta_over_the_stages_and_stage_lines_in_log_txt(tmp_path, monkeypatch):
+    from generative_fixtures import TINY
+
+    from bench import progress
+
+    progress.plan_run(600 + 400)
+    assert progress.run_eta(0) is None
+    progress.stage_done(600)  # pre-training finished
+    assert progress.run_eta(100) > 0  # fine-tuning under way: the rest of the run is estimated
+    progress.stage_done(400, trained=False)  # a stage reused from the cache leaves the plan
+    assert progress._RUN["total"] == 600 and progress.run_eta(0) is None
+
+    monkeypatch.setenv("BIOEL_BENCH_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("BIOEL_BENCH_PROGRESS", "0")
+    record = execute(RunSpec("genbioel", "demo", settings=TINY, ks=(1,)), tmp_path / "runs", log=lambda *_: None)
+    log_text = (record.path / "log.txt").read_text()
+    assert "[pretrain] 4 steps of 8 examples" in log_text and "[finetune] done: 6 steps" in log_text
+    assert log_text.index("started genbioel") < log_text.index("[pretrain]") < log_text.index("done: acc@1")

@@ -29,7 +29,7 @@ from bench.kb import KnowledgeBase
 from bench.locks import exclusive
 from bench.mention import Mention
 from bench.normalize import normalize_name
-from bench.progress import PlainProgress, format_seconds, say
+from bench.progress import PlainProgress, format_seconds, say, stage_done
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,7 @@ def _run_stage_locked(
         checkpoint = last_complete_checkpoint(stage_dir)
     if (final / "stage.json").is_file():
         log(f"[{name}] already trained; loading {final}")
+        stage_done(settings.steps, trained=False)
         return load_seq2seq(final)
     if settings.steps <= 0 or not examples:
         return model
@@ -275,6 +276,7 @@ def _run_stage_locked(
     began = time.monotonic()
     trainer.train(resume_from_checkpoint=checkpoint)
     log(f"[{name}] done: {trainer.state.global_step} steps in {format_seconds(time.monotonic() - began)}")
+    stage_done(settings.steps)
     model = trainer.model
     # Each process reloads the best checkpoint at the end of train(); the main process must not
     # remove the checkpoints below before every process has done so (a process that finds its best
