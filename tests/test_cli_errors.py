@@ -99,3 +99,9 @@ def test_common_benchmark_names_and_a_from_folder_one_level_too_deep(tmp_path):
     )
     nothing = run_cli("prepare", "aap", "--from", str(tmp_path / "none"), "--data-dir", str(tmp_path / "d"))
     assert "31 required files not found in" in nothing.stderr and nothing.stderr.count("\n") == 1
+
+
+def test_a_licence_note_shared_by_every_missing_file_is_said_once(tmp_path):
+    result = run_cli("prepare", "cometa", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert result.stderr.count("CC BY-NC-ND") == 1 and "required files licensed" in result.stderr
