@@ -83,10 +83,15 @@ def _missing_message(family: str, missing: list[Prepared], from_dir: str | Path 
                 head + f"--from {from_dir} is the {given.name}/ folder itself; give the folder that holds "
                 f"{given.name}/ (--from {given.parent})"
             )
-    notes = {p.note for p in missing}
+    notes = {p.note.split("; it is public")[0] for p in missing}
     if len(missing) > 3 and len(notes) == 1:  # the same reason for every file: say it once
         names = ", ".join(p.name for p in missing[:3])
-        return head + f"{len(missing)} required files {notes.pop()} ({names}, ...)"
+        public = (
+            " (they are public: prepare without --from downloads them)"
+            if all("it is public" in p.note for p in missing)
+            else ""
+        )
+        return head + f"{len(missing)} required files {notes.pop()} ({names}, ...){public}"
     return head + "; ".join(f"{p.name}: {p.note}" for p in missing)
 
 
@@ -131,7 +136,8 @@ def _prepare_one(source: SourceFile, root: Path, from_dir, mirror: str | None, l
         if not source.required:
             log(f"optional {source.name}: not in {from_dir}; the benchmark runs without it (flagged)")
             return Prepared(source.name, "missing (optional)", note=source.how_to_get)
-        return Prepared(source.name, "needs the user (missing)", note=f"not found in {from_dir}")
+        public = f"; it is public: prepare without --from downloads it ({source.url})" if source.url else ""
+        return Prepared(source.name, "needs the user (missing)", note=f"not found in {from_dir}{public}")
     if source.licensed:
         return Prepared(source.name, "needs the user (licensed)", note=f"licensed: {source.how_to_get}")
     url = f"{mirror.rstrip('/')}/{source.name}" if mirror else source.url
