@@ -51,3 +51,27 @@ def test_tfidf_breaks_ties_by_name(tiny_kb):
     assert first == again
     for a, b in zip(first, first[1:]):
         assert (-a.score, a.name) <= (-b.score, b.name)
+
+
+def test_the_memorisation_floor_links_a_string_to_its_most_frequent_gold():
+    """majority: the most frequent gold id set of a training string (ties by ids), before the KB."""
+    from bench.kb import KnowledgeBase
+    from bench.linker import FitConfig
+    from bench.mention import Mention
+    from bench.registry import SYSTEMS
+
+    kb = KnowledgeBase("toy", {"D1": ["cold"], "D2": ["common cold"], "D3": ["chill"]})
+    train = [
+        Mention("t1", "Cold", frozenset({"D2"})),
+        Mention("t2", "cold", frozenset({"D2"})),
+        Mention("t3", "cold", frozenset({"D1"})),
+        Mention("t4", "chills", frozenset({"D3"})),
+        Mention("t5", "chills", frozenset({"D1"})),  # a tie: the smaller id set wins
+    ]
+    test = [Mention("e1", "cold", frozenset({"D2"})), Mention("e2", "chills", frozenset({"D1"}))]
+    floor = SYSTEMS.get("exact").from_settings({"use_training_mentions": True, "memory_rule": "majority"})
+    floor.fit(train, [], kb, FitConfig())
+    assert [[c.ids for c in p] for p in floor.predict(test, kb, 1)] == [[{"D2"}], [{"D1"}]]
+    union = SYSTEMS.get("exact").from_settings({"use_training_mentions": True})
+    union.fit(train, [], kb, FitConfig())
+    assert [[c.ids for c in p] for p in union.predict(test, kb, 1)] == [[{"D1"}], [{"D1", "D3"}]]
