@@ -74,9 +74,20 @@ class AngelLinker(GenerativeLinker):
         #: KB preference pairs (synonym -> its concept's name vs a TF-IDF-nearest name of another
         #: concept) trained with DPO between pre-training and fine-tuning; 0 = off
         negative_pretrain_pairs: int = 0
+        #: who mines a training mention's beams: "self", the policy that was trained on it (ANGEL), or
+        #: "crossfit": the training mentions are cut into crossfit_folds folds and each fold is mined by a
+        #: positive-only model fine-tuned (same steps) on the other folds (beyond the paper: harder negatives)
+        mining: Literal["self", "crossfit"] = "self"
+        #: folds of the cross-fitted mining
+        crossfit_folds: int = 2
 
     # --- pre-training with negatives ------------------------------------------------
     def after_pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
+        self.negative_pretrain(kb, work_dir, config)
+        if self.options.mining == "crossfit" and not (work_dir / "crossfit" / "start" / "stage.json").is_file():
+            self.save_model(work_dir / "crossfit" / "start", {"stage": "crossfit start (after pre-training)"})
+
+    def negative_pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
         o = self.options
         if o.negative_pretrain_pairs <= 0:
             return
@@ -149,6 +160,7 @@ class AngelLinker(GenerativeLinker):
         chunks = self.chunks(train, config.seed)
         dev_subset = self.dev_subset(dev, config.seed)
         selector = TargetSelector(kb)
+        self.miners = self.crossfit_miners(train, kb, work_dir, config) if o.mining == "crossfit" else None
         progress = PlainProgress("angel", len(chunks), every=0, unit="chunk")  # a line per chunk (minutes each)
         if state["next_chunk"] == 0:
             progress.log(
@@ -208,6 +220,53 @@ class AngelLinker(GenerativeLinker):
             self.model = load_seq2seq(stage / "best")
         self.history = state["history"]
 
+    def crossfit_folds_of(self, train: Sequence[Mention], seed: int) -> dict[str, int]:
+        """Mention id -> fold, from a seeded shuffle (interleaved, as the chunks)."""
+        order = sorted(train, key=lambda m: m.id)
+        random.Random(seed + 7919).shuffle(order)
+        k = max(2, self.options.crossfit_folds)
+        return {m.id: i % k for i, m in enumerate(order)}
+
+    def crossfit_miners(self, train: Sequence[Mention], kb: KnowledgeBase, work_dir: Path, config: FitConfig):
+        """Fold -> a positive-only model fine-tuned without that fold (each a resumable stage)."""
+        from bench.generative.training import finetuning_examples, mix, run_stage
+
+        o = self.options
+        folds = self.crossfit_folds_of(train, config.seed)
+        start = work_dir / "crossfit" / "start"
+        selector = TargetSelector(kb)
+        miners = {}
+        for fold in range(max(2, o.crossfit_folds)):
+            others = [m for m in train if folds[m.id] != fold]
+            pairs = selector.training_pairs(others, o.targets, o.label_targets)
+            examples = mix(finetuning_examples(pairs, o.context_words), self.kb_examples(kb), o.kb_mix, config.seed)
+            model = run_stage(
+                f"crossfit{fold}",
+                load_seq2seq(start),
+                self.tokenizer,
+                examples,
+                work_dir / "crossfit",
+                self.stage_settings(o.finetune_steps, o.finetune_lr),
+                seed=config.seed,
+                progress=config.progress,
+            )
+            miners[fold] = model.eval()
+        self.fold_of = folds
+        return miners
+
+    def mine(self, mentions: Sequence[Mention], kb: KnowledgeBase):
+        """Each mention's top-k beams: from the policy (self) or its fold's held-out model (crossfit)."""
+        o = self.options
+        if getattr(self, "miners", None) is None:
+            return distributed.map_shards(lambda part: self.decode_with(self.model, part, kb, o.top_k), mentions)
+        out: dict[str, Any] = {}
+        for fold, model in self.miners.items():
+            part = [m for m in mentions if self.fold_of.get(m.id) == fold]
+            if part:
+                for mention, ranked in zip(part, self.decode_with(model, part, kb, o.top_k)):
+                    out[mention.id] = ranked
+        return [out[m.id] for m in mentions]
+
     def chunks(self, train: Sequence[Mention], seed: int) -> list[list[Mention]]:
         """The training set shuffled (seeded) and cut into ``chunks`` near-equal parts."""
         order = list(train)
@@ -223,10 +282,11 @@ class AngelLinker(GenerativeLinker):
         if o.negatives == "model":
             # decoded in shares over the processes of a multi-GPU run, and gathered: every process
             # builds the same pairs, so all step through the same number of DPO batches
-            candidates = distributed.map_shards(lambda part: self.decode_with(self.model, part, kb, o.top_k), mentions)
+            candidates = self.mine(mentions, kb)
         else:
             candidates = self.tfidf_neighbours(mentions, kb, o.top_k)
         pairs: list[PreferencePair] = []
+        margins: list[float] = []
         counts = {"mentions": len(mentions), "mentions_with_pairs": 0, "all_correct": 0, "all_wrong": 0}
         for mention, ranked in zip(mentions, candidates):
             beams = [Beam(c.name, c.ids) for c in ranked]
@@ -249,9 +309,14 @@ class AngelLinker(GenerativeLinker):
                     found = inject_gold(beams, correct, targets[0], o.max_pairs_per_mention)
             if found:
                 counts["mentions_with_pairs"] += 1
+            scores = {c.name: c.score for c in ranked}
+            margins.extend(scores[c] - scores[r] for c, r in found if c in scores and r in scores)
             source = source_text(mention, o.context_words)
             pairs.extend(PreferencePair(source, normalize_name(mention.text), c, r) for c, r in found)
         counts["pairs"] = len(pairs)
+        # how far apart the pair's names were when mined (mean log-prob, chosen minus rejected): hard
+        # negatives sit close to the chosen name, easy ones far below it
+        counts["mining_margin"] = sum(margins) / len(margins) if margins else None
         return pairs, counts
 
     def tfidf_neighbours(self, mentions: Sequence[Mention], kb: KnowledgeBase, k: int):
@@ -316,6 +381,8 @@ class AngelLinker(GenerativeLinker):
 
 
 _ANGEL_KEYS = {
+    "mining",
+    "crossfit_folds",
     "negatives",
     "pair_rule",
     "top_k",

@@ -113,3 +113,40 @@ def test_ablation_options_run(tmp_path, overrides):
     assert all(c.name in benchmark.kb.name_index for ranked in predictions for c in ranked)
     if "negative_pretrain_pairs" in overrides:
         assert (tmp_path / "run" / "negative_pretrain" / "final" / "stage.json").is_file()
+
+
+def test_crossfit_mining_uses_models_that_never_saw_the_mentions(tmp_path, monkeypatch):
+    """mining=crossfit: each fold is mined by a positive-only model fine-tuned on the other folds only."""
+    import bench.generative.training as training
+
+    mined_by: dict[str, object] = {}
+    trained_on: dict[str, set[str]] = {}
+    decode, run_stage = angel_module.AngelLinker.decode_with, training.run_stage
+
+    def recording_decode(self, model, mentions, kb, k):
+        for m in mentions:
+            mined_by.setdefault(m.id, model)
+        return decode(self, model, mentions, kb, k)
+
+    def recording_stage(name, model, tokenizer, examples, *args, **kwargs):
+        trained_on[name] = {e.mention for e in examples}
+        return run_stage(name, model, tokenizer, examples, *args, **kwargs)
+
+    monkeypatch.setattr(angel_module.AngelLinker, "decode_with", recording_decode)
+    monkeypatch.setattr(training, "run_stage", recording_stage)
+    # kb_mix=0: the fold models see mention examples only, so what they saw can be read off
+    linker, benchmark = fit(tmp_path, mining="crossfit", crossfit_folds=2, chunks=1, dev_eval_mentions=0, kb_mix=0)
+    train = benchmark.split("train")
+    folds = linker.fold_of
+    assert sorted(set(folds.values())) == [0, 1] and set(folds) == {m.id for m in train}
+    for fold in (0, 1):
+        own = {m.text for m in train if folds[m.id] == fold}
+        others = {m.text for m in train if folds[m.id] != fold}
+        assert others <= trained_on[f"crossfit{fold}"]
+        assert not (own - others) & trained_on[f"crossfit{fold}"]  # never its own fold's mentions
+    for m in train:
+        assert mined_by[m.id] is linker.miners[folds[m.id]]  # mined by the model that did not see it
+    chunk = next(h for h in linker.history if "pairs" in h)
+    assert "mining_margin" in chunk
+    self_run, _ = fit(tmp_path, name="self", chunks=1)
+    assert "mining_margin" in next(h for h in self_run.history if "pairs" in h)
