@@ -85,8 +85,11 @@ def page_data(report) -> dict[str, Any]:
             runs[label] = first
         details[benchmark] = rows
         drill[benchmark] = _drill_down(runs)
+    from bench.report.build import benchmark_flags
+
     return {
         "title": f"Report: {collection.name}" if collection.name else "Report",
+        "flagged": benchmark_flags(collection),  # benchmark -> why its numbers are not comparable
         "baseline": collection.baseline,
         "alpha": ALPHA,
         "benchmarks": list(collection.benchmarks),
