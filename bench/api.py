@@ -64,9 +64,12 @@ def score(
     *,
     format: str = "auto",
     profile: str = DEFAULT_PROFILE,
+    split: str = "test",
     ks: Sequence[int] = DEFAULT_KS,
     out: str | Path = "runs",
     label: str | None = None,
+    name: str | None = None,
+    force: bool = False,
     data_dir: str | Path | None = None,
     log=print,
 ) -> RunRecord:
@@ -79,10 +82,11 @@ def score(
         benchmark,
         settings={"path": str(path), "format": format},
         profile=profile,
+        split=split,
         ks=tuple(ks),
         label=label or path.stem,
     )
-    return execute(spec, out, data_dir=data_dir, log=log)
+    return execute(spec, out, run_name=name, force=force, data_dir=data_dir, log=log)
 
 
 def load_run(path: str | Path) -> RunRecord:

@@ -125,20 +125,23 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from bench.runner import RunSpec, execute
+    from bench.api import score
     from bench.tables import accuracy_table
 
     path = Path(args.predictions).expanduser().resolve()
-    spec = RunSpec(
-        system="predictions",
-        benchmark=args.benchmark,
-        split=args.split,
-        ks=tuple(args.k),
-        settings={"path": str(path), "format": args.format},
+    record = score(
+        path,
+        args.benchmark,
+        format=args.format,
         profile=args.profile,
-        label=args.label or path.stem,
+        split=args.split,
+        ks=args.k,
+        out=args.out,
+        label=args.label,
+        name=args.name,
+        force=args.force,
+        data_dir=args.data_dir,
     )
-    record = execute(spec, args.out, run_name=args.name, force=args.force, data_dir=args.data_dir)
     metrics = record.metrics
     info = metrics["system_info"]
     matching = info.get("matching") or {}

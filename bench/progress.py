@@ -36,14 +36,19 @@ def say(message: str) -> None:
     """A progress message on stderr, with this process's prefix (and in the run's log.txt)."""
     print(f"{_LINE_PREFIX}{message}", file=sys.stderr, flush=True)
     if _LOG_FILE is not None:
-        import datetime
-
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         try:
-            with open(_LOG_FILE, "a", encoding="utf-8") as handle:
-                handle.write(f"{stamp} {message}\n")
-        except OSError:  # a log line is never worth failing a run
+            append_log_line(_LOG_FILE, message)
+        except OSError:  # a progress line is never worth failing a run
             pass
+
+
+def append_log_line(path, message: str) -> None:
+    """One timestamped (UTC) line appended to a run's log.txt."""
+    import datetime
+
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{stamp} {message}\n")
 
 
 def plan_run(total_steps: int) -> None:

@@ -41,7 +41,7 @@ from bench.metrics import (
     leakage_masks,
     subset_accuracy,
 )
-from bench.progress import progress_enabled, set_log_file
+from bench.progress import append_log_line, progress_enabled, set_log_file
 from bench.protocols import DEFAULT_PROFILE, PROCESSED_PROFILES, canonical_profile, profile_record
 from bench.registry import BENCHMARKS, SYSTEMS
 from bench.results import (
@@ -194,9 +194,7 @@ def _execute_locked(
         """Print, and keep in the run's log.txt (published with the run)."""
         log(message)
         if distributed.is_main():
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            with open(partial / LOG, "a", encoding="utf-8") as handle:
-                handle.write(f"{stamp} {message}\n")
+            append_log_line(partial / LOG, message)
 
     if distributed.is_main():
         set_log_file(partial / LOG)  # the stages' own progress lines go to log.txt too

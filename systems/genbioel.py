@@ -394,11 +394,8 @@ class GenerativeLinker(Linker):
             "num_beams": o.num_beams,
         }
         info["health_warnings"] = self.health_warnings()
-        if o.checkpoint:
-            from bench.code_identity import checkpoint_identities
-
+        if o.checkpoint:  # its content digest or hub commit is in the run's config (``checkpoints``), hashed once
             info["checkpoint"] = o.checkpoint
-            info["checkpoint_identity"] = checkpoint_identities({"checkpoint": o.checkpoint}).get("checkpoint")
             info["training"] = "none: checkpoint evaluated as it is"
         if self.model is not None:
             info["parameters"] = parameter_count(self.model)

@@ -176,16 +176,16 @@ def test_checkpoint_is_evaluated_without_training_and_its_content_is_in_the_key(
     info = first.metrics["system_info"]
     assert info["training"] == "none: checkpoint evaluated as it is"
     assert (info["convention"], info["search"], info["num_beams"]) == ("released", "fairseq", 10)
-    assert info["checkpoint_identity"].startswith("sha256:")
+    identity = first.config["checkpoints"]["checkpoint"]  # what the run key holds, hashed once per run
+    assert identity.startswith("sha256:")
     assert not list((first.path).rglob("pretrain")) and not list(first.path.rglob("angel/state.json"))
-    assert first.config["checkpoints"]["checkpoint"] == info["checkpoint_identity"]
     # the same request is served from its finished run; a changed checkpoint at the same path is not
     again = execute(spec, out_dir=tmp_path / "runs", log=lambda *_: None)
     assert again.path == first.path
     perturb_weights(folder)
     changed = execute(spec, out_dir=tmp_path / "runs", log=lambda *_: None)
     assert changed.config["run_key"] != first.config["run_key"]
-    assert changed.metrics["system_info"]["checkpoint_identity"] != info["checkpoint_identity"]
+    assert changed.config["checkpoints"]["checkpoint"] != identity
     predictions = [json.loads(line) for line in (first.path / "predictions.jsonl").read_text().splitlines()]
     assert len(predictions) == len(demo.split("test"))
 
