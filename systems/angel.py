@@ -80,6 +80,9 @@ class AngelLinker(GenerativeLinker):
         mining: Literal["self", "crossfit"] = "self"
         #: folds of the cross-fitted mining
         crossfit_folds: int = 2
+        #: fine-tuning steps of each cross-fitted miner; 0 = finetune_steps (a miner sees (K-1)/K of the
+        #: mentions, so finetune_steps * (K-1)/K gives it the same epochs as the positive-only model)
+        crossfit_steps: int = 0
 
     # --- pre-training with negatives ------------------------------------------------
     def after_pretrain(self, kb: KnowledgeBase, work_dir: Path, config: FitConfig) -> None:
@@ -246,7 +249,7 @@ class AngelLinker(GenerativeLinker):
                 self.tokenizer,
                 examples,
                 work_dir / "crossfit",
-                self.stage_settings(o.finetune_steps, o.finetune_lr),
+                self.stage_settings(o.crossfit_steps or o.finetune_steps, o.finetune_lr),
                 seed=config.seed,
                 progress=config.progress,
             )
@@ -383,6 +386,7 @@ class AngelLinker(GenerativeLinker):
 _ANGEL_KEYS = {
     "mining",
     "crossfit_folds",
+    "crossfit_steps",
     "negatives",
     "pair_rule",
     "top_k",

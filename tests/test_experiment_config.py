@@ -38,10 +38,22 @@ def test_shipped_configs_plan_the_experiments_they_describe():
 
     cpu = load_experiment(REPO / "configs" / "cpu.yaml")
     runs = cpu.runs()
-    assert {r.spec.benchmark for r in runs} == {"ncbi-disease", "aap-fold0", "bc5cdr", "cometa"}
-    assert {r.label for r in runs} == {"exact", "tfidf", "genbioel", "angel", "angel/dpo_lr=1e-05"}
-    assert len(runs) == 20 and cpu.baseline == "genbioel" and cpu.deviations
-    assert {r.ablation for r in runs} == {None, "dpo_lr"}
+    assert cpu.profile == "genbioel" and cpu.baseline == "genbioel" and cpu.deviations
+    assert {r.spec.benchmark for r in runs} == {"ncbi-disease", "aap-fold0", "aap", "bc5cdr", "cometa"}
+    assert {r.label for r in runs} == {"exact", "floor", "tfidf", "genbioel", "angel", "angel/mining=crossfit"}
+    # three seeds of both arms where runs are cheap, one elsewhere; the first seed of everything first
+    seeds = {(r.label, r.spec.benchmark): set() for r in runs}
+    for r in runs:
+        seeds[(r.label, r.spec.benchmark)].add(r.spec.seed)
+    for benchmark in ("ncbi-disease", "aap-fold0"):
+        assert seeds[("genbioel", benchmark)] == seeds[("angel", benchmark)] == {0, 1, 2}
+        assert seeds[("angel/mining=crossfit", benchmark)] == {0}
+    assert seeds[("genbioel", "cometa")] == {0} and ("genbioel", "aap") not in seeds
+    first_extra = next(i for i, r in enumerate(runs) if r.spec.seed > 0)
+    assert all(r.spec.seed == 0 for r in runs[:first_extra]) and runs[first_extra - 1].ablation == "mining"
+    # the memorisation floor is exact with training mentions, each string's most frequent gold id set
+    floor = next(r for r in runs if r.label == "floor")
+    assert dict(floor.spec.settings) == {"use_training_mentions": True, "memory_rule": "majority"}
     # both arms of the comparison get the same backbone and budget on every benchmark
     for benchmark in ("ncbi-disease", "aap-fold0", "bc5cdr", "cometa"):
         by_label = {r.label: dict(r.spec.settings) for r in runs if r.spec.benchmark == benchmark and not r.ablation}

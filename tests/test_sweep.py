@@ -149,29 +149,30 @@ def test_dry_run_lists_every_run_with_its_status_and_runs_nothing(tmp_path, caps
     config = load_experiment(write_config(tmp_path))
     out = tmp_path / "runs"
     runs = plan(config, out=out)
+    # every table's first seed first (main systems, then the sweeps), then the next seed
     assert [(r.label, r.spec.seed) for r in runs] == [
         ("exact", 0),
-        ("exact", 1),
         ("tfidf", 0),
-        ("tfidf", 1),
         ("exact/use_training_mentions=True", 0),
-        ("exact/use_training_mentions=True", 1),
         ("exact/use_training_mentions=False", 0),
+        ("exact", 1),
+        ("tfidf", 1),
+        ("exact/use_training_mentions=True", 1),
         ("exact/use_training_mentions=False", 1),
     ]
     assert {r.status for r in runs} == {TODO}
     assert len({r.run_dir for r in runs}) == 6  # the sweep value equal to the default is the same run as exact
-    assert runs[0].run_dir == runs[6].run_dir and runs[0].run_dir.name.startswith("demo__exact__seed0__")
+    assert runs[0].run_dir == runs[3].run_dir and runs[0].run_dir.name.startswith("demo__exact__seed0__")
 
-    (out / (runs[2].run_dir.name + ".partial")).mkdir(parents=True)  # an interrupted tfidf run
-    assert [r.status for r in plan(config, out=out)][2] == PARTIAL
+    (out / (runs[1].run_dir.name + ".partial")).mkdir(parents=True)  # an interrupted tfidf run
+    assert [r.status for r in plan(config, out=out)][1] == PARTIAL
 
     assert main([str(config.path), "--dry-run", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "8 runs (6 distinct)" in printed and "1 to resume, 5 to run" in printed
     assert printed.count("todo") == 7 and printed.count("partial") == 1
     assert runs[4].run_dir.name in printed
-    assert sorted(p.name for p in out.iterdir()) == [runs[2].run_dir.name + ".partial"]  # nothing written
+    assert sorted(p.name for p in out.iterdir()) == [runs[1].run_dir.name + ".partial"]  # nothing written
 
 
 def test_unknown_executor_and_bad_workers_are_clear_errors(tmp_path):
@@ -211,7 +212,7 @@ def test_sweep_runs_every_distinct_run_once_where_the_plan_says(small_sweep):
     plan_rows = read_plan(out)
     assert [(r["label"], r["seed"]) for r in plan_rows] == [(r.label, r.spec.seed) for r in runs]
     assert all(load_run(r["path"]).config["run_key"] == r["run_key"] for r in plan_rows)
-    assert plan_rows[4]["spec"]["settings"] == {"use_training_mentions": True}
+    assert plan_rows[2]["spec"]["settings"] == {"use_training_mentions": True}
     assert json.loads((out / PLAN_FILE).read_text())["experiment"] == "small"
 
 

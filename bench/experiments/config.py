@@ -11,6 +11,8 @@ would otherwise silently run the default.
     ks: [1, 5, 10]
     profile: genbioel
     seeds: [0]
+    benchmark_seeds:               # per benchmark, seeds that replace ``seeds`` (three on the small ones)
+      ncbi-disease: [0, 1, 2]
     benchmarks: [ncbi-disease, aap-fold0]
     baseline: genbioel             # significance markers in the main table compare with this system label
     executor: {kind: local, workers: 1}
@@ -23,6 +25,7 @@ would otherwise silently run the default.
       ncbi-disease: {angel: {dpo_lr: 1.0e-5}}
     sweeps:                        # ablations: copies of a system with one option varied
       top_k: {base: angel, option: top_k, values: [5, 10]}
+      mining: {base: angel, option: mining, values: [crossfit], benchmarks: [ncbi-disease], seeds: [0]}
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ TOP_KEYS = {
     "ks",
     "profile",
     "seeds",
+    "benchmark_seeds",
     "benchmarks",
     "baseline",
     "executor",
@@ -57,7 +61,8 @@ TOP_KEYS = {
     "split",
 }
 SYSTEM_KEYS = {"system", "settings", "benchmarks"}
-SWEEP_KEYS = {"base", "option", "values"}
+#: a sweep may run on fewer benchmarks and seeds than its base (an expensive ablation on the small benchmarks)
+SWEEP_KEYS = {"base", "option", "values", "benchmarks", "seeds"}
 EXECUTOR_KEYS = {"kind", "workers"}
 SLURM_KEYS = {
     "partition",
@@ -103,15 +108,22 @@ class ExperimentConfig:
     description: str = ""
     #: how this experiment departs from the published protocol; reports print them
     deviations: tuple[str, ...] = ()
+    #: benchmark -> seeds that replace ``seeds`` there (more seeds where runs are cheap)
+    benchmark_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def seeds_for(self, benchmark: str) -> tuple[int, ...]:
+        return tuple(self.benchmark_seeds.get(benchmark, self.seeds))
 
     def runs(self) -> list[PlannedRun]:
-        """Every run, in a stable order: benchmarks, then systems in config order, seeds; sweeps last.
+        """Every run, in a stable order: by seed rank (every benchmark's first seed first), main systems
+        before sweeps, then benchmarks and systems in config order.
 
-        Benchmark-major order finishes whole table columns first, so a sweep cut
-        short still leaves comparable results (both arms of a comparison on the
-        first benchmarks) rather than one system everywhere.
+        The first seed of every table comes first, so a sweep cut short still leaves
+        comparable results (both arms of a comparison on every benchmark, then the
+        ablations) before the extra seeds; within a rank the order is benchmark-major,
+        which finishes whole table columns first.
         """
-        planned: list[PlannedRun] = []
+        ranked: list[tuple[tuple[int, int], PlannedRun]] = []
         benchmarks = list(
             dict.fromkeys([*self.benchmarks, *(b for e in self.systems.values() for b in e.get("benchmarks") or [])])
         )
@@ -119,17 +131,17 @@ class ExperimentConfig:
             for label, entry in self.systems.items():
                 if benchmark not in (entry.get("benchmarks") or self.benchmarks):
                     continue
-                for seed in self.seeds:
-                    planned.append(PlannedRun(label, self._spec(label, entry, benchmark, seed, {})))
+                for rank, seed in enumerate(self.seeds_for(benchmark)):
+                    ranked.append(((rank, 0), PlannedRun(label, self._spec(label, entry, benchmark, seed, {}))))
         for sweep_name, sweep in self.sweeps.items():
             base = self.systems[sweep["base"]]
             for value in sweep["values"]:
                 label = f"{sweep['base']}/{sweep['option']}={value}"
-                for benchmark in base.get("benchmarks") or self.benchmarks:
-                    for seed in self.seeds:
+                for benchmark in sweep.get("benchmarks") or base.get("benchmarks") or self.benchmarks:
+                    for rank, seed in enumerate(sweep.get("seeds") or self.seeds_for(benchmark)):
                         spec = self._spec(sweep["base"], base, benchmark, seed, {sweep["option"]: value}, label)
-                        planned.append(PlannedRun(label, spec, ablation=sweep_name))
-        return planned
+                        ranked.append(((rank, 1), PlannedRun(label, spec, ablation=sweep_name)))
+        return [run for _, run in sorted(ranked, key=lambda item: item[0])]  # stable: config order within a rank
 
     def _spec(
         self,
@@ -247,6 +259,12 @@ def parse_experiment(
     seeds = data.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
         fail("'seeds' must be a non-empty list of integers", "seeds")
+    benchmark_seeds = data.get("benchmark_seeds") or {}
+    if not isinstance(benchmark_seeds, dict):
+        fail("'benchmark_seeds' must map benchmarks to lists of seeds", "benchmark_seeds")
+    for benchmark, listed in benchmark_seeds.items():
+        if not isinstance(listed, list) or not listed or not all(isinstance(s, int) for s in listed):
+            fail(f"benchmark_seeds.{benchmark} must be a non-empty list of integers", "benchmark_seeds", benchmark)
     ks = data.get("ks", list(DEFAULT_KS))
     if not isinstance(ks, list) or not ks or not all(isinstance(k, int) and k > 0 for k in ks):
         fail("'ks' must be a list of positive integers", "ks")
@@ -271,6 +289,12 @@ def parse_experiment(
             fail(f"sweeps.{name}.base must be one of the system labels {sorted(systems)}", "sweeps", name, "base")
         if not isinstance(sweep.get("values"), list) or not sweep["values"]:
             fail(f"sweeps.{name}.values must be a non-empty list", "sweeps", name, "values")
+        listed = sweep.get("seeds")
+        if listed is not None and not (isinstance(listed, list) and listed and all(isinstance(s, int) for s in listed)):
+            fail(f"sweeps.{name}.seeds must be a non-empty list of integers", "sweeps", name, "seeds")
+        for i, benchmark in enumerate(sweep.get("benchmarks") or []):
+            if benchmark not in BENCHMARKS:
+                fail(BENCHMARKS.unknown_message(str(benchmark)), "sweeps", name, "benchmarks", i)
     executor = {"kind": "local", "workers": 1, **(data.get("executor") or {})}
     _check_keys(executor, EXECUTOR_KEYS, "executor", fail, ("executor",))
     if executor["kind"] not in {"local", "slurm"}:
@@ -301,6 +325,7 @@ def parse_experiment(
         slurm=slurm,
         description=data.get("description", ""),
         deviations=tuple(d.strip() for d in deviations),
+        benchmark_seeds={b: tuple(v) for b, v in benchmark_seeds.items()},
     )
     # Resolve every run's options now, so a bad --set style value fails before anything runs.
     for planned in config.runs():

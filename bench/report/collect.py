@@ -289,7 +289,9 @@ def _from_scan(collection: Collection, planned: Sequence[Any], out: Path, name: 
             "split": spec.split,
             "options": _canonical(options),
         }
-        matches = [r for r in kept if _identity(r) == want]
+        # a suite's member runs are matched too: a config may plan aap-fold0 beside the pooled aap,
+        # and the suite then reuses that very run as its fold 0
+        matches = [r for r in found if _identity(r) == want]
         if not matches:
             collection.missing.append(f"{run.label} on {spec.benchmark} seed {spec.seed}")
             continue
