@@ -110,7 +110,7 @@ def export_run(record: RunRecord, target_root: Path, redact_because: str | None 
     tmp = target.with_name(target.name + PARTIAL_SUFFIX)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in (CONFIG, ENVIRONMENT, METRICS):
+    for name in (CONFIG, ENVIRONMENT, METRICS, LOG):  # the log: stage timings for the report, no mention text
         if (record.path / name).is_file():
             shutil.copyfile(record.path / name, tmp / name)
     if redact_because:

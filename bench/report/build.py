@@ -20,6 +20,7 @@ from typing import Any
 from bench.errors import BenchError
 from bench.report import tables as build
 from bench.report.collect import Collection, from_config, from_runs, is_run_dir, resolve_out
+from bench.report.memorisation import floor_label, memorisation_table
 from bench.report.render import Table, render_latex, render_markdown
 from bench.report.significance import (
     ALPHA,
@@ -30,6 +31,7 @@ from bench.report.significance import (
     compare_groups,
     reported_accuracy,
 )
+from bench.report.timings import run_times, timings_table
 from bench.results import atomic_write_text
 
 TOPK = (1, 5, 10)
@@ -39,7 +41,10 @@ FILES = {
     "topk": "acc@1, 5 and 10 per benchmark and system",
     "ablation": "each sweep's runs against their base system, with the difference",
     "leakage": "acc@1 on mentions and concepts seen and unseen in train+dev",
-    "angel_chunks": "ANGEL's negative-aware stage per chunk (dev acc@1, pairs, DPO statistics)",
+    "angel_chunks": "ANGEL's negative-aware stage per chunk (dev acc@1, pairs, mining margin, DPO statistics)",
+    "memorisation": "acc@1 on seen mentions against the memorisation floor (exact on train+dev strings)",
+    "timings": "each run's wall time and where it went (training steps/s, cross-fitted miners, negative stage, "
+    "decoding), read from its log.txt",
 }
 FIGURES = {
     "acc_at_k": "acc@k against k, one panel per benchmark",
@@ -220,6 +225,25 @@ def build_report(
         )
     if histories:
         tables["angel_chunks"] = build.angel_table(histories)
+    floor = floor_label(collection)
+    if floor is not None:
+        seen = {key: values["mention_seen"] for key, values in leakage.items()}
+        seen_sizes = {b: sizes[b]["mention_seen"] for b in benchmarks}
+        tables["memorisation"] = memorisation_table(seen, seen_sizes, all_labels, benchmarks, floor, flags=flags, k=k)
+    first_seeds: dict[str, int] = {}
+    for (_, benchmark), group in sorted(groups.items()):
+        if group.seeds:
+            first_seeds[benchmark] = min(group.seeds[0], first_seeds.get(benchmark, group.seeds[0]))
+    tables["timings"] = timings_table(
+        [
+            (label, benchmark, seed, group.runs[seed].metrics.get("timings") or {}, run_times(group.runs[seed].path))
+            for label in all_labels
+            for benchmark in benchmarks
+            if (group := groups.get((label, benchmark)))
+            for seed in group.seeds
+        ],
+        first_seeds,
+    )
 
     significance = {
         "method": METHOD,

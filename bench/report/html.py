@@ -28,7 +28,7 @@ import json
 from typing import Any
 
 from bench.report.export import redaction_reason
-from bench.report.significance import ALPHA
+from bench.report.significance import ALPHA, reported_accuracy
 
 TOP = 3
 
@@ -52,7 +52,8 @@ def page_data(report) -> dict[str, Any]:
             group = collection.groups.get((label, benchmark))
             if group is None:
                 continue
-            values = [r.metrics["acc"]["union"].get("1") for r in group.records()]
+            # what the tables show: a suite's (AskAPatient's) mean over its folds, else the run's accuracy
+            values = [reported_accuracy(r, 1) for r in group.records()]
             values = [v for v in values if v is not None]
             row["cells"][benchmark] = {
                 "acc1": _percent(sum(values) / len(values)) if values else None,
@@ -68,7 +69,7 @@ def page_data(report) -> dict[str, Any]:
             if group is None:
                 continue
             first = group.runs[group.seeds[0]]
-            acc = first.metrics["acc"]["union"]
+            acc = (first.metrics.get("acc_member_mean") or first.metrics["acc"])["union"]
             warnings = sorted({w for r in group.records() for w in (r.metrics.get("health") or {}).get("warnings", [])})
             flags = first.metrics.get("flags") or {}
             rows.append(

@@ -11,6 +11,7 @@ import re
 
 SYSTEMS = {
     "exact": "Exact match",
+    "floor": "Memorisation floor",
     "tfidf": "TF-IDF",
     "genbioel": "GenBioEL",
     "angel": "ANGEL",
@@ -24,7 +25,7 @@ BENCHMARKS = {
     "bc5cdr-disease": "BC5CDR-D",
     "bc5cdr-chemical": "BC5CDR-C",
     "cometa": "COMETA",
-    "aap": "AskAPatient",
+    "aap": "AskAPatient (10 folds)",
     "medmentions-st21pv": "MM-ST21pv",
     "demo": "Demo",
 }

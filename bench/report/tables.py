@@ -266,6 +266,7 @@ def angel_table(histories: Sequence[tuple[str, str, int, Sequence[Mapping[str, A
                     _share(record.get("dev_acc1")),
                     _number(record.get("mentions_with_pairs")),
                     _number(record.get("pairs")),
+                    _number(record.get("mining_margin"), 2),
                     _number(record.get("dpo_loss")),
                     _number(record.get("dpo_reward_margin")),
                     _share(record.get("dpo_reward_accuracy")),
@@ -273,7 +274,9 @@ def angel_table(histories: Sequence[tuple[str, str, int, Sequence[Mapping[str, A
             )
     notes = [
         "dev acc@1 is measured before the chunk's DPO epoch (the last row: after the last chunk, or where early "
-        "stopping ended the stage); reward accuracy (%): share of pairs whose chosen name outscores the rejected one."
+        "stopping ended the stage); reward accuracy (%): share of pairs whose chosen name outscores the rejected one.",
+        "mining margin: mean over the chunk's pairs of the chosen name's score minus the rejected name's, as the "
+        "mining model ranked them (mean log-prob per token): small margins are hard negatives, large ones easy.",
     ]
     return Table(
         "ANGEL negative-aware stage per chunk",
@@ -285,11 +288,12 @@ def angel_table(histories: Sequence[tuple[str, str, int, Sequence[Mapping[str, A
             "dev acc@1",
             "mentions with pairs",
             "pairs",
+            "mining margin",
             "DPO loss",
             "reward margin",
             "reward acc.",
         ],
         rows,
         notes,
-        ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r"],
+        ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     )
