@@ -142,6 +142,17 @@ def test_average_column_and_missing_benchmarks():
     assert table.row("b") == ["b", "60.0", "-", "-"]
 
 
+def test_the_average_can_cover_the_shared_benchmarks_and_seed_level_tests_are_listed():
+    # AskAPatient's ten folds for the cheap rows only: the avg covers the columns every row has
+    values = {("a", "x"): [0.50], ("a", "folds"): [0.90], ("b", "x"): [0.60, 0.62]}
+    table = main_table(
+        values, ["a", "b"], ["x", "folds"], baseline="a", average_over=["x"], seed_pvalues={("b", "x"): 0.0421}
+    )
+    assert table.row("a")[-1] == "50.0" and table.row("b")[-1] == "61.0" and table.row("b")[2] == "-"
+    assert "avg: mean over the benchmarks (x: the benchmarks every row has)" in table.notes[0]
+    assert any(n.startswith("Seed-level test against a") and "b on x p = 0.042." in n for n in table.notes)
+
+
 def test_closed_world_benchmarks_are_marked_and_listed():
     table = main_table({("a", "x"): [0.5]}, ["a"], ["x"], flags={"x": "closed-world KB"})
     assert table.headers[1] == "x‡"
@@ -252,18 +263,27 @@ def test_angel_chunk_table_and_figure(lab, tmp_path):
     config = json.loads((fake / "config.json").read_text())
     write_json(fake / "config.json", {**config, "label": "angel", "system": "angel"})
     metrics = json.loads((fake / "metrics.json").read_text())
-    keys = ("chunk", "dev_acc1", "pairs", "mentions_with_pairs", "dpo_loss", "dpo_reward_margin", "dpo_reward_accuracy")
+    keys = (
+        "chunk",
+        "dev_acc1",
+        "pairs",
+        "mentions_with_pairs",
+        "mining_margin",
+        "dpo_loss",
+        "dpo_reward_margin",
+        "dpo_reward_accuracy",
+    )
     history = [
-        dict(zip(keys, (0, 0.5, 12, 8, 0.69, 0.01, 0.6))),
-        dict(zip(keys, (1, 0.55, 10, 7, 0.6, 0.2, 0.8))),
+        dict(zip(keys, (0, 0.5, 12, 8, 12.5, 0.69, 0.01, 0.6))),
+        dict(zip(keys, (1, 0.55, 10, 7, 2.25, 0.6, 0.2, 0.8))),
         {"chunk": 2, "dev_acc1": 0.54},
     ]
     write_json(fake / "metrics.json", {**metrics, "system_info": {"negative_stage": history}})
     report = build_report([fake, lab["made"][("exact", "demo", 0)].path], tmp_path / "out", baseline="exact")
     table = report.tables["angel_chunks"]
     assert [r[3] for r in table.rows] == ["0", "1", "2"]
-    assert table.rows[1][4:] == ["55.0", "7", "10", "0.600", "0.200", "80.0"]
-    assert table.rows[2][5:] == ["-"] * 5
+    assert table.rows[1][4:] == ["55.0", "7", "10", "2.25", "0.600", "0.200", "80.0"]
+    assert table.rows[2][5:] == ["-"] * 6
     assert (report.out / "angel_chunks.md").is_file() and (report.out / "figures" / "angel_chunks.pdf").is_file()
 
 

@@ -199,6 +199,9 @@ def build_report(
     ]
     histories = [h for h in histories if h[3]]
 
+    # the avg column covers the benchmarks every row has (extra columns, such as AskAPatient's ten folds
+    # for the cheap systems only, would otherwise leave the other rows without an average)
+    shared = [b for b in benchmarks if all((label, b) in groups for label in labels)] or list(benchmarks)
     tables = {
         "main": build.main_table(
             acc,
@@ -210,6 +213,12 @@ def build_report(
             suites=suites,
             seeds=seeds,
             k=k,
+            average_over=shared if len(shared) < len(benchmarks) else None,
+            seed_pvalues={
+                (t["system"], t["benchmark"]): t["seed_level_p_holm"]
+                for t in main_tests
+                if t.get("seed_level_p_holm") is not None
+            },
         ),
         "topk": build.topk_table(per_k, labels, benchmarks, topk, flags=flags, suites=suites),
         "leakage": build.leakage_table(leakage, sizes, labels, benchmarks, flags=flags, suites=suites, k=k),

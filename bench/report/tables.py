@@ -74,12 +74,18 @@ def main_table(
     seeds: Mapping[str, Sequence[int]] | None = None,
     k: int = 1,
     rule: str = "union",
+    average_over: Sequence[str] | None = None,
+    seed_pvalues: Mapping[Key, float] | None = None,
 ) -> Table:
     """Rows systems, columns benchmarks and their average: acc@k, mean ± sd over seeds.
 
     ``pvalues`` holds the raw p-value of each (system, benchmark) comparison
     with ``baseline``; they are Holm-adjusted over the benchmarks of each
     system here, and a cell is marked when the adjusted p is below ``alpha``.
+    ``average_over``: the benchmarks the avg column covers (default all; a report whose
+    extra columns only some rows have averages over the shared ones and says so).
+    ``seed_pvalues``: the Holm-adjusted seed-level t-test p of each comparison that has
+    several seeds on both sides, listed in a note.
     """
     flags = flags or {}
     adjusted = holm_by_system({key: p for key, p in (pvalues or {}).items() if key[1] in benchmarks})
@@ -89,16 +95,18 @@ def main_table(
         means = []
         for benchmark in benchmarks:
             cell = mean_sd(values.get((label, benchmark)))
-            means.append(mean_of(values.get((label, benchmark))))
+            if average_over is None or benchmark in average_over:
+                means.append(mean_of(values.get((label, benchmark))))
             p = adjusted.get((label, benchmark))
             if baseline is not None and label != baseline and p is not None and p < alpha and cell != "-":
                 cell += SIGNIFICANT
             row.append(cell)
         row.append(percent(float(np.mean(means))) if means and None not in means else "-")
         rows.append(row)
+    covered = "" if average_over is None else f" ({', '.join(average_over)}: the benchmarks every row has)"
     notes = [
         f"acc@{k} (%), {rule} rule; mean ± sd (sample sd) over seeds where a system has several; "
-        "avg: mean over the benchmarks of each system's mean ('-' when a benchmark is missing)."
+        f"avg: mean over the benchmarks{covered} of each system's mean ('-' when a benchmark is missing)."
     ]
     if baseline is not None:
         notes.append(
@@ -108,6 +116,17 @@ def main_table(
         )
     else:
         notes.append("No baseline chosen: no significance markers (set `baseline` or pass --baseline LABEL).")
+    if baseline is not None and seed_pvalues:
+        listed = [
+            f"{label} on {benchmark} p = {seed_pvalues[(label, benchmark)]:.3f}"
+            for label in labels
+            for benchmark in benchmarks
+            if (label, benchmark) in seed_pvalues
+        ]
+        notes.append(
+            f"Seed-level test against {baseline} (paired t-test over the seeds both share, on the reported "
+            f"accuracy; Holm over each row's benchmarks): {'; '.join(listed)}."
+        )
     notes += [f"{b}: mean over its members (folds); tests use the pooled per-mention outcomes." for b in suites]
     notes += flag_notes(benchmarks, flags)
     notes += seeds_note(seeds or {}, labels)
