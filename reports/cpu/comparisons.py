@@ -7,8 +7,11 @@ reports/cpu/runs (run from the repository root, so the paths printed are
 relative and the output is the same on every machine):
 
 * ``bioel-bench compare A B --k 1 5 --json`` for genbioel -> angel (the paper's question: what do
-  negatives add?) and tfidf -> genbioel (the generative linker beside the retrieval baseline);
-* ``bioel-bench errors genbioel angel --k 1`` (which mentions the negative stage fixed or broke).
+  negatives add?), floor -> genbioel (the generative linker against the memorisation floor),
+  tfidf -> genbioel (beside the retrieval baseline) and angel -> angel/mining=crossfit (what
+  cross-fitted negatives change), on every seed both runs have;
+* ``bioel-bench errors genbioel angel --k 1`` on the first seed (which mentions the negative stage
+  fixed or broke).
 
 and writes comparisons.md (a table per pair, with the exact commands) and errors/<benchmark>.md.
 The tests are seeded (resampling seed 0, 10,000 resamples), so a rerun gives the same bytes.
@@ -24,7 +27,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 RUNS = HERE / "runs"
-PAIRS = (("genbioel", "angel"), ("tfidf", "genbioel"))
+PAIRS = (
+    ("genbioel", "angel"),
+    ("floor", "genbioel"),
+    ("tfidf", "genbioel"),
+    ("angel", "angel/mining=crossfit"),
+)
 KS = (1, 5)
 
 
@@ -36,12 +44,12 @@ def bioel_bench(*args: str) -> str:
     return done.stdout
 
 
-def runs_by_label() -> dict[tuple[str, str], Path]:
-    """(label, benchmark) -> the exported run directory, relative to the repository root."""
-    found: dict[tuple[str, str], Path] = {}
+def runs_by_label() -> dict[tuple[str, str, int], Path]:
+    """(label, benchmark, seed) -> the exported run directory, relative to the repository root."""
+    found: dict[tuple[str, str, int], Path] = {}
     for config_file in sorted(RUNS.glob("*/config.json")):
         config = json.loads(config_file.read_text())
-        key = (config.get("label") or config["system"], config["benchmark"])
+        key = (config.get("label") or config["system"], config["benchmark"], int(config["seed"]))
         if key in found:
             raise SystemExit(f"two runs for {key}: {found[key]} and {config_file.parent}")
         found[key] = config_file.parent.relative_to(REPO)
@@ -74,28 +82,33 @@ def main() -> int:
     for a_label, b_label in PAIRS:
         lines += ["", f"## {a_label} (A) -> {b_label} (B)", ""]
         lines += [
-            "| benchmark | k | A | B | B - A | 95% CI | McNemar p | randomization p | A only right | B only right |",
-            "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+            "| benchmark | seed | k | A | B | B - A | 95% CI | McNemar p | randomization p | A only right "
+            "| B only right |",
+            "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
         ]
         commands = []
         for benchmark in config.benchmarks:
-            a, b = runs.get((a_label, benchmark)), runs.get((b_label, benchmark))
-            if a is None or b is None:
-                lines.append(f"| {benchmark} | - | - | - | - | (run missing) | - | - | - | - |")
+            seeds = sorted(s for (label, bench, s) in runs if label == a_label and bench == benchmark)
+            seeds = [s for s in seeds if (b_label, benchmark, s) in runs]
+            if not seeds:
                 continue
-            args = ["compare", str(a), str(b), "--k", *map(str, KS), "--json"]
-            commands.append("bioel-bench " + " ".join(args))
-            result = json.loads(bioel_bench(*args))
-            for row in result["comparisons"]:
-                lines.append(
-                    f"| {benchmark} | {row['k']} | {pct(row['acc_a'])} | {pct(row['acc_b'])} | {signed(row['diff'])} "
-                    f"| [{signed(row['ci_low'])}, {signed(row['ci_high'])}] | {row['mcnemar_p']:.2g} "
-                    f"| {row['randomization_p']:.2g} | {row['n10']} | {row['n01']} |"
-                )
+            for seed in seeds:
+                a, b = runs[(a_label, benchmark, seed)], runs[(b_label, benchmark, seed)]
+                args = ["compare", str(a), str(b), "--k", *map(str, KS), "--json"]
+                commands.append("bioel-bench " + " ".join(args))
+                result = json.loads(bioel_bench(*args))
+                for row in result["comparisons"]:
+                    lines.append(
+                        f"| {benchmark} | {seed} | {row['k']} | {pct(row['acc_a'])} | {pct(row['acc_b'])} "
+                        f"| {signed(row['diff'])} "
+                        f"| [{signed(row['ci_low'])}, {signed(row['ci_high'])}] | {row['mcnemar_p']:.2g} "
+                        f"| {row['randomization_p']:.2g} | {row['n10']} | {row['n01']} |"
+                    )
         lines += ["", "Commands:", "", "```bash", *commands, "```"]
-    lines += ["", "## Error analyses (genbioel vs angel, k = 1)", ""]
+    lines += ["", "## Error analyses (genbioel vs angel, k = 1, first seed)", ""]
     for benchmark in config.benchmarks:
-        a, b = runs.get(("genbioel", benchmark)), runs.get(("angel", benchmark))
+        first = config.seeds_for(benchmark)[0]
+        a, b = runs.get(("genbioel", benchmark, first)), runs.get(("angel", benchmark, first))
         if a is None or b is None:
             continue
         args = ["errors", str(a), str(b), "--k", "1"]
