@@ -80,6 +80,23 @@ def test_deviations_and_description_are_read():
         (("seeds: [0]", "seeds: [zero]"), 3, "'seeds' must be a non-empty list of integers"),
         (("name: t", "name: t\nbaselin: exact"), 2, "unknown key 'baselin' \\(did you mean 'baseline'\\?\\)"),
         (('  - "the demo, not a real benchmark"', "  - 3"), 10, "'deviations' must be a list of non-empty strings"),
+        (("seeds: [0]", "seeds: [0]\nbenchmark_seeds: {demo: []}"), 4, "benchmark_seeds.demo must be a non-empty list"),
+        (
+            (
+                '  - "the demo, not a real benchmark"',
+                '  - "x"\nsweeps:\n  s: {base: exact, option: x, values: [1], seeds: [a]}',
+            ),
+            13,
+            "sweeps.s.seeds must be a non-empty list of integers",
+        ),
+        (
+            (
+                '  - "the demo, not a real benchmark"',
+                '  - "x"\nsweeps:\n  s: {base: exact, option: x, values: [1], benchmarks: [dmo]}',
+            ),
+            13,
+            "unknown benchmark 'dmo'",
+        ),
     ],
 )
 def test_bad_configs_name_the_file_line_and_problem(tmp_path, edit, line, message):
@@ -97,6 +114,27 @@ def test_a_good_config_loads_and_invalid_yaml_names_its_line(tmp_path):
     with pytest.raises(DataFormatError, match="invalid YAML") as failed:
         load_experiment(path)
     assert str(failed.value).startswith(f"{path}:")
+
+
+def test_benchmark_seeds_and_a_sweep_s_own_benchmarks_and_seeds_shape_the_plan(tmp_path):
+    text = GOOD.replace("benchmarks: [demo]", "benchmarks: [demo, ncbi-disease]").replace(
+        "seeds: [0]", "seeds: [0]\nbenchmark_seeds: {demo: [0, 1, 2]}"
+    )
+    text += "sweeps:\n  n: {base: tfidf, option: ngram_max, values: [2], benchmarks: [demo], seeds: [0]}\n"
+    runs = load_experiment(write(tmp_path, text)).runs()
+    planned = [(r.label, r.spec.benchmark, r.spec.seed) for r in runs]
+    # every benchmark's first seed first (main systems, then the sweep), then the extra seeds
+    assert planned == [
+        ("exact", "demo", 0),
+        ("tfidf", "demo", 0),
+        ("exact", "ncbi-disease", 0),
+        ("tfidf", "ncbi-disease", 0),
+        ("tfidf/ngram_max=2", "demo", 0),
+        ("exact", "demo", 1),
+        ("tfidf", "demo", 1),
+        ("exact", "demo", 2),
+        ("tfidf", "demo", 2),
+    ]
 
 
 def test_key_lines_follow_nesting_and_lists():
