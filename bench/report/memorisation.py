@@ -79,7 +79,8 @@ def memorisation_table(
         f"acc@{k} (%) on the evaluated mentions whose normalised string occurs in train+dev (mean over seeds), next to "
         f"the memorisation floor ({floor}: each train+dev string linked to its most frequent gold id set) on the "
         f"same mentions. 'within {100 * tolerance:.0f}': at least the floor less {100 * tolerance:.0f} point; a "
-        "linker trained on these very strings should get there.",
+        "linker trained on these very strings should get there (the check is about trained linkers; the "
+        "other rows are for reference).",
         *flag_notes(benchmarks, flags),
     ]
     return Table(
