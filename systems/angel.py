@@ -71,6 +71,14 @@ class AngelLinker(GenerativeLinker):
         chunks: int = 10
         #: chunks without a dev improvement before stopping
         patience: int = 3
+        #: which model the negative stage keeps (dev acc@1 is measured before each chunk):
+        #: "released": ANGEL's code (train_negative_aware.py, main): a chunk's pre-chunk dev score is
+        #: compared with the previous chunk's (the first with 0), and when it is higher the model *after*
+        #: that chunk is saved; patience counts chunks in a row without such a rise; no dev score after
+        #: the last chunk. The kept model has always been through at least one DPO chunk.
+        #: "best": the paper's text read literally: the model the best dev score was measured on, the
+        #: final one included (the positive-only model when no chunk improves dev).
+        selection: Literal["released", "best"] = "released"
         #: KB preference pairs (synonym -> its concept's name vs a TF-IDF-nearest name of another
         #: concept) trained with DPO between pre-training and fine-tuning; 0 = off
         negative_pretrain_pairs: int = 0
@@ -130,6 +138,14 @@ class AngelLinker(GenerativeLinker):
         self.negative_stage(train, dev, kb, Path(config.work_dir), config)
         self.model.eval()
 
+    @classmethod
+    def recorded_options(cls, options, ks):
+        """Runs recorded before ``selection`` existed kept the model their best dev score was measured on."""
+        completed = super().recorded_options(options, ks)
+        if "selection" not in options:
+            completed["selection"] = "best"
+        return completed
+
     def check_request(self, k: int) -> None:
         super().check_request(k)
         o = self.options
@@ -170,12 +186,21 @@ class AngelLinker(GenerativeLinker):
                 f"[angel] negative-aware stage: {len(chunks)} chunks of about {len(train) // max(1, len(chunks))} "
                 f"mentions, {o.num_beams} beams mined, top {o.top_k} paired, DPO lr {o.dpo_lr:g}, patience {o.patience}"
             )
+        released = o.selection == "released"
         while not state["done"]:
             index = state["next_chunk"]
             record: dict[str, Any] = {"chunk": index}
-            if dev_subset:
+            rose = False  # released: the pre-chunk dev score rose above the previous chunk's
+            if dev_subset and not (released and index >= len(chunks)):  # ANGEL's code: no score after the last
                 record["dev_acc1"] = distributed.agree(self.dev_accuracy(self.model, dev_subset, kb))["acc1"]
-                if state["best_acc1"] is None or record["dev_acc1"] > state["best_acc1"]:
+                if released:
+                    rose = record["dev_acc1"] > (state.get("previous_acc1") or 0.0)
+                    state["previous_acc1"] = record["dev_acc1"]
+                    if rose:
+                        state.update(best_acc1=record["dev_acc1"], best_chunk=index, patience_left=o.patience)
+                    else:
+                        state["patience_left"] -= 1
+                elif state["best_acc1"] is None or record["dev_acc1"] > state["best_acc1"]:
                     state.update(best_acc1=record["dev_acc1"], best_chunk=index, patience_left=o.patience)
                     self.save_model(stage / "best", {"chunk": index, "dev_acc1": record["dev_acc1"]})
                 else:
@@ -218,10 +243,25 @@ class AngelLinker(GenerativeLinker):
             )
             state["next_chunk"] = index + 1
             self.save_model(stage / "current", {"chunk": index})
+            if rose:  # ANGEL's code saves the model after the chunk whose pre-chunk score rose
+                self.save_model(stage / "best", {"after_chunk": index, "dev_acc1_before": record["dev_acc1"]})
             self.write_state(stage, state)
         if (stage / "best").is_dir():
             self.model = load_seq2seq(stage / "best")
         self.history = state["history"]
+        best = state.get("best_chunk")
+        self.kept = {
+            "selection": o.selection,
+            "model": "final (no dev selection)"
+            if not dev_subset
+            else "positive-only (no chunk kept)"
+            if best is None
+            else f"after chunk {best}"
+            if released
+            else f"before chunk {best}" + (" (the positive-only model)" if best == 0 else "")
+            if best < len(chunks)
+            else "after the last chunk",
+        }
 
     def crossfit_folds_of(self, train: Sequence[Mention], seed: int) -> dict[str, int]:
         """Mention id -> fold, from a seeded shuffle (interleaved, as the chunks)."""
@@ -379,6 +419,8 @@ class AngelLinker(GenerativeLinker):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["negative_stage"] = getattr(self, "history", [])
+        if getattr(self, "kept", None):
+            info["negative_stage_kept"] = self.kept  # which model the stage ended with, and why
         info["options_angel"] = {k: v for k, v in asdict(self.options).items() if k in _ANGEL_KEYS}
         return info
 
@@ -399,5 +441,6 @@ _ANGEL_KEYS = {
     "reference",
     "chunks",
     "patience",
+    "selection",
     "negative_pretrain_pairs",
 }

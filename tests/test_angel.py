@@ -44,7 +44,7 @@ def test_each_chunk_is_recorded_and_reference_logprobs_are_computed_once_per_chu
         return original(model, pairs, *args, **kwargs)
 
     monkeypatch.setattr(angel_module, "reference_logprobs", counting)
-    linker, benchmark = fit(tmp_path, patience=10)
+    linker, benchmark = fit(tmp_path, patience=10, selection="best")
     history = linker.history
     chunk_records = [r for r in history if "pairs" in r]
     assert len(chunk_records) == 3  # every chunk ran (patience is large)
@@ -61,7 +61,7 @@ def test_each_chunk_is_recorded_and_reference_logprobs_are_computed_once_per_chu
             "dpo_reward_margin",
             "dpo_reward_accuracy",
         } <= set(record)
-    assert "dev_acc1" in history[-1]  # the final model is scored too
+    assert "dev_acc1" in history[-1]  # the final model is scored too (selection=best)
     assert linker.describe()["negative_stage"] == history
     state = json.loads((tmp_path / "run" / "angel" / "state.json").read_text())
     assert state["done"] and state["next_chunk"] == 3
@@ -69,11 +69,58 @@ def test_each_chunk_is_recorded_and_reference_logprobs_are_computed_once_per_chu
 
 def test_early_stopping_when_dev_does_not_improve(tmp_path):
     # With a zero learning rate the model never changes, so dev never improves.
-    linker, _ = fit(tmp_path, dpo_lr=0.0, patience=1)
+    linker, _ = fit(tmp_path, dpo_lr=0.0, patience=1, selection="best")
     state = json.loads((tmp_path / "run" / "angel" / "state.json").read_text())
     assert state["stopped_early"] is True
     assert state["best_chunk"] == 0
     assert len([r for r in state["history"] if "pairs" in r]) == 1  # chunk 0 ran, chunk 1 was not started
+    assert linker.describe()["negative_stage_kept"]["model"] == "before chunk 0 (the positive-only model)"
+
+
+def test_released_selection_keeps_the_model_after_the_chunk_whose_pre_chunk_score_rose(tmp_path, monkeypatch):
+    """ANGEL's train_negative_aware.py: the first chunk's score beats 0, so the model after chunk 0 is saved;
+    a score equal to the previous one is no rise; no dev score after the last chunk."""
+    scores = iter([0.5, 0.5, 0.75])  # before chunks 0, 1, 2
+
+    def scripted(self, model, mentions, kb):
+        return {"acc1": next(scores), "acc5": 1.0}
+
+    monkeypatch.setattr(angel_module.AngelLinker, "dev_accuracy", scripted)
+    saved = []
+    original = angel_module.AngelLinker.save_model
+
+    def recording(self, path, info):
+        saved.append((path.name, dict(info)))
+        return original(self, path, info)
+
+    monkeypatch.setattr(angel_module.AngelLinker, "save_model", recording)
+    linker, _ = fit(tmp_path, patience=2)  # selection=released is the default
+    state = json.loads((tmp_path / "run" / "angel" / "state.json").read_text())
+    assert [r.get("dev_acc1") for r in state["history"]] == [0.5, 0.5, 0.75, None]  # nothing after the last
+    assert [info for name, info in saved if name == "best"] == [
+        {"after_chunk": 0, "dev_acc1_before": 0.5},
+        {"after_chunk": 2, "dev_acc1_before": 0.75},
+    ]
+    assert state["best_chunk"] == 2 and not state["stopped_early"]
+    assert linker.describe()["negative_stage_kept"] == {"selection": "released", "model": "after chunk 2"}
+
+
+def test_released_selection_stops_after_patience_chunks_in_a_row_without_a_rise(tmp_path, monkeypatch):
+    scores = iter([0.6, 0.5, 0.55, 0.55])  # a rise over the previous chunk (0.5 -> 0.55) resets patience
+
+    monkeypatch.setattr(angel_module.AngelLinker, "dev_accuracy", lambda *a: {"acc1": next(scores), "acc5": 1.0})
+    linker, _ = fit(tmp_path, chunks=4, patience=2)
+    state = json.loads((tmp_path / "run" / "angel" / "state.json").read_text())
+    # 0.6 rises over 0 (kept after chunk 0); 0.5 falls; 0.55 rises over 0.5 (kept after chunk 2) although it
+    # is below the best; 0.55 is no rise, and with patience 2 the stage has one chunk left: it runs chunk 3
+    assert state["best_chunk"] == 2 and not state["stopped_early"]
+    assert linker.describe()["negative_stage_kept"]["model"] == "after chunk 2"
+
+
+def test_runs_recorded_before_selection_existed_kept_the_best_measured_model():
+    recorded = SYSTEMS.get("angel").recorded_options({"chunks": 10}, [1])
+    assert recorded["selection"] == "best"
+    assert SYSTEMS.get("angel").recorded_options({"selection": "released"}, [1])["selection"] == "released"
 
 
 def test_an_interrupted_negative_stage_resumes_from_its_last_chunk(tmp_path, monkeypatch):
@@ -95,7 +142,12 @@ def test_an_interrupted_negative_stage_resumes_from_its_last_chunk(tmp_path, mon
     monkeypatch.setattr(angel_module, "dpo_epoch", original)
     resumed, _ = fit(tmp_path, "cut", patience=10)
     assert [r["pairs"] for r in resumed.history if "pairs" in r] == [r["pairs"] for r in clean.history if "pairs" in r]
-    assert [round(r["dev_acc1"], 6) for r in resumed.history] == [round(r["dev_acc1"], 6) for r in clean.history]
+
+    def dev_scores(history):  # released selection: no dev score after the last chunk
+        return [None if r.get("dev_acc1") is None else round(r["dev_acc1"], 6) for r in history]
+
+    assert dev_scores(resumed.history) == dev_scores(clean.history)
+    assert resumed.describe()["negative_stage_kept"] == clean.describe()["negative_stage_kept"]
 
 
 @pytest.mark.parametrize(

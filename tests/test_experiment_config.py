@@ -40,7 +40,8 @@ def test_shipped_configs_plan_the_experiments_they_describe():
     runs = cpu.runs()
     assert cpu.profile == "genbioel" and cpu.baseline == "genbioel" and cpu.deviations
     assert {r.spec.benchmark for r in runs} == {"ncbi-disease", "aap-fold0", "aap", "bc5cdr", "cometa"}
-    assert {r.label for r in runs} == {"exact", "floor", "tfidf", "genbioel", "angel", "angel/mining=crossfit"}
+    labels = {"exact", "floor", "tfidf", "genbioel", "angel", "angel/selection=best", "angel/mining=crossfit"}
+    assert {r.label for r in runs} == labels
     # three seeds of both arms where runs are cheap, one elsewhere; the first seed of everything first
     seeds = {(r.label, r.spec.benchmark): set() for r in runs}
     for r in runs:
@@ -173,7 +174,7 @@ def test_paper_config_is_angels_scripts_and_both_arms_share_the_positive_stage()
         assert (o.num_beams, o.convention, o.search, o.pretrain_steps) == (10, "released", "fairseq", 0)
         if run.label == "angel":
             assert (o.dpo_lr, o.dpo_batch_size, o.top_k, o.beta, o.chunks, o.patience) == (dpo_lr, 64, 5, 0.1, 10, 3)
-            assert o.reference == "refresh" and o.pair_rule == "angel"
+            assert o.reference == "refresh" and o.pair_rule == "angel" and o.selection == "released"
         seen.add((run.label, run.spec.benchmark))
     assert len(seen) == 10
     # one positive-only stage for both arms: the options that decide its weights are identical
