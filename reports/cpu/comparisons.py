@@ -79,6 +79,8 @@ def main() -> int:
         "and `bioel-bench errors`. Each table's command reproduces it.",
     ]
     (HERE / "errors").mkdir(exist_ok=True)
+    for stale in (HERE / "errors").glob("*.md"):  # written again below for every pair that has both runs
+        stale.unlink()
     for a_label, b_label in PAIRS:
         lines += ["", f"## {a_label} (A) -> {b_label} (B)", ""]
         lines += [
