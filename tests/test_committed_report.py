@@ -23,10 +23,11 @@ def test_report_rebuilds_the_committed_tables_byte_for_byte(tmp_path, monkeypatc
         tmp_path,
         runs_dir=runs,
         figures=False,
-        command=command_line([config], out, None, True, runs),
+        html=True,  # the command writes the page too (the default)
+        command=command_line([config], out, None, True, runs, html=True),
     )
     committed = [p for p in REPORT.iterdir() if p.suffix in (".md", ".tex") and p.stem in GENERATED]
-    committed.append(REPORT / "significance.json")
+    committed += [REPORT / "significance.json", REPORT / "index.html"]
     assert len(committed) >= 13
     for path in committed:
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), f"{path.name} differs from a rebuild"

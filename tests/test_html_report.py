@@ -54,7 +54,8 @@ def test_the_page_is_self_contained_and_holds_the_report(page):
     assert data["flagged"] == {}  # the demo's KB is its real slice: nothing to flag (cpu's bc5cdr/cometa are)
     drill = data["drill"]["demo"]
     assert len(drill["mentions"]) == 195 and set(drill["runs"]) == {"exact", "tfidf"}
-    assert "--html" in (page.parent / "README.md").read_text()
+    readme = (page.parent / "README.md").read_text()
+    assert "index.html" in readme and "--no-html" not in readme  # the page is the default; the command says so
 
 
 @pytest.fixture(scope="module")

@@ -255,6 +255,18 @@ def test_figures_png_and_pdf(lab):
     assert b"CreationDate" not in (figures / "acc_at_k.pdf").read_bytes()
 
 
+def test_a_rebuild_leaves_no_table_from_earlier_runs(lab, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for stale in ("ablation.md", "ablation.tex", "angel_chunks.md", "memorisation.tex"):
+        (out / stale).write_text("from an earlier build\n")
+    report = build_report([lab["made"][("exact", "demo", 0)].path], out, figures=False)
+    assert "ablation" not in report.tables and "angel_chunks" not in report.tables
+    left = {p.name for p in out.iterdir()}
+    assert not {"ablation.md", "ablation.tex", "angel_chunks.md", "memorisation.tex"} & left
+    assert {"main.md", "timings.md", "README.md"} <= left
+
+
 def test_angel_chunk_table_and_figure(lab, tmp_path):
     pytest.importorskip("matplotlib")
     source = lab["made"][("tfidf", "demo", 0)].path

@@ -107,8 +107,8 @@ def command_line(
         argv += ["--baseline", baseline]
     if not figures:
         argv.append("--no-figures")
-    if html:
-        argv.append("--html")
+    if not html:  # the page is written by default
+        argv.append("--no-html")
     return shlex.join(argv)
 
 
@@ -272,6 +272,9 @@ def build_report(
         if name in tables:
             _write(report, f"{name}.md", render_markdown(tables[name]))
             _write(report, f"{name}.tex", render_latex(tables[name], label=name.replace("_", "-")))
+        else:  # a table these runs do not give (no ablation, no ANGEL run): none from an earlier build stays
+            for suffix in (".md", ".tex"):
+                (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
     _write(report, "significance.json", json.dumps(significance, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     if figures and importlib.util.find_spec("matplotlib") is None:
         report.figures_skipped = "matplotlib is not installed (pip install matplotlib)"
@@ -293,6 +296,8 @@ def build_report(
         from bench.report.html import write_html
 
         report.files.append(write_html(report))
+    else:  # no page from an earlier build stays beside tables it no longer matches
+        (out_dir / "index.html").unlink(missing_ok=True)
     _write(report, "README.md", readme(report, command))
     return report
 
@@ -358,6 +363,12 @@ def readme(report: Report, command: str) -> str:
         "| `significance.json` | every test: per seed pair McNemar counts and p, the combined p, the Holm-adjusted p, "
         "the seed-level t-test, and the accuracy intervals of the bar chart |"
     )
+    if "index.html" in report.files:
+        lines.append(
+            "| `index.html` | one self-contained page (open it in a browser, nothing is fetched): the leaderboard "
+            "with significance markers, per-benchmark detail with flags and health warnings, two runs side by "
+            "side mention by mention |"
+        )
     for stem, text in FIGURES.items():
         if f"figures/{stem}.png" in report.files:
             lines.append(f"| `figures/{stem}.png`, `.pdf` | {text} |")

@@ -72,9 +72,10 @@ def add_report_parser(verbs: argparse._SubParsersAction) -> argparse.ArgumentPar
     report.add_argument("--no-figures", action="store_true", help="write the tables and tests only")
     report.add_argument(
         "--html",
-        action="store_true",
-        help="also write index.html: a self-contained page with a sortable leaderboard, per-benchmark detail "
-        "and a mention-level drill-down of two runs",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write index.html (the default; --no-html to skip): a self-contained page with a sortable "
+        "leaderboard, per-benchmark detail and a mention-level drill-down of two runs",
     )
     report.set_defaults(func=cmd_report)
     return report
