@@ -99,8 +99,9 @@ def redact_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def export_run(record: RunRecord, target_root: Path, redact_because: str | None = None) -> Path:
     """Copy a finished run without its working files (checkpoints), predictions gzipped.
 
-    What a report needs, small enough to commit: config, environment, metrics
-    and the per-mention predictions. The gzip header carries no timestamp or
+    What a report needs, small enough to commit: config, environment, metrics,
+    the log (its timestamped stage lines give the report's run times) and the
+    per-mention predictions. The gzip header carries no timestamp or
     name, so exporting twice gives identical bytes. ``redact_because`` (a reason,
     e.g. the licence) drops mention texts and candidate names, for corpora and
     KBs whose terms forbid redistribution; ``redaction.json`` says so.

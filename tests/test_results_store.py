@@ -121,6 +121,7 @@ def test_exported_run_is_small_complete_and_reads_the_same(tmp_path):
     assert sorted(p.name for p in exported.path.iterdir()) == [
         "config.json",
         "environment.json",
+        "log.txt",  # stage lines with timestamps: the report's run-times table reads them
         "metrics.json",
         "predictions.jsonl.gz",
     ]
