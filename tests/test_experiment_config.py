@@ -40,7 +40,8 @@ def test_shipped_configs_plan_the_experiments_they_describe():
     runs = cpu.runs()
     assert cpu.profile == "genbioel" and cpu.baseline == "genbioel" and cpu.deviations
     assert {r.spec.benchmark for r in runs} == {"ncbi-disease", "aap-fold0", "aap", "bc5cdr", "cometa"}
-    labels = {"exact", "floor", "tfidf", "genbioel", "angel", "angel/selection=best", "angel/mining=crossfit"}
+    labels = {"exact", "floor", "floor-train", "tfidf", "genbioel", "angel", "angel/selection=best"}
+    labels |= {"angel/mining=crossfit"}
     assert {r.label for r in runs} == labels
     # three seeds of both arms where runs are cheap, one elsewhere; the first seed of everything first
     seeds = {(r.label, r.spec.benchmark): set() for r in runs}

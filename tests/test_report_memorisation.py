@@ -34,3 +34,13 @@ def test_the_floor_is_exact_with_training_mentions_and_the_majority_rule():
     assert not is_floor_run({"system": "exact", "options": {"use_training_mentions": True, "memory_rule": "union"}})
     assert not is_floor_run({"system": "exact", "options": {"use_training_mentions": False}})
     assert not is_floor_run({"system": "tfidf", "options": {"use_training_mentions": True, "memory_rule": "majority"}})
+
+
+def test_with_a_train_only_floor_the_check_is_made_against_it():
+    # COMETA-like: dev strings are seen (train+dev) but the linker never trained on dev
+    seen = {("floor", "c"): [0.99], ("floor-train", "c"): [0.55], ("genbioel", "c"): [0.71]}
+    labels = ["floor", "floor-train", "genbioel"]
+    table = memorisation_table(seen, {"c": 4319}, labels, ["c"], "floor", train_floor="floor-train")
+    assert table.headers[4:6] == ["floor", "floor (train)"]
+    assert table.rows == [["c", "genbioel", "4319", "71.0", "99.0", "55.0", "+16.0", "yes"]]
+    assert "against the train-only floor (floor-train)" in table.notes[0]

@@ -75,3 +75,23 @@ def test_the_memorisation_floor_links_a_string_to_its_most_frequent_gold():
     union = SYSTEMS.get("exact").from_settings({"use_training_mentions": True})
     union.fit(train, [], kb, FitConfig())
     assert [[c.ids for c in p] for p in union.predict(test, kb, 1)] == [[{"D1"}], [{"D1", "D3"}]]
+
+
+def test_a_train_only_floor_forgets_the_dev_strings():
+    """memory_splits=train: the floor of a linker that never trains on dev (GenBioEL's COMETA, BC5CDR, AAP)."""
+    from bench.kb import KnowledgeBase
+    from bench.linker import FitConfig
+    from bench.mention import Mention
+    from bench.registry import SYSTEMS
+
+    kb = KnowledgeBase("toy", {"D1": ["cold"], "D2": ["common cold"]})
+    train = [Mention("t1", "sniffles", frozenset({"D2"}))]
+    dev = [Mention("d1", "runny nose", frozenset({"D2"}))]
+    test = [Mention("e1", "sniffles", frozenset({"D2"})), Mention("e2", "runny nose", frozenset({"D2"}))]
+    settings = {"use_training_mentions": True, "memory_rule": "majority"}
+    both = SYSTEMS.get("exact").from_settings(settings)
+    both.fit(train, dev, kb, FitConfig())
+    assert [[c.ids for c in p] for p in both.predict(test, kb, 1)] == [[{"D2"}], [{"D2"}]]
+    train_only = SYSTEMS.get("exact").from_settings({**settings, "memory_splits": "train"})
+    train_only.fit(train, dev, kb, FitConfig())
+    assert [[c.ids for c in p] for p in train_only.predict(test, kb, 1)] == [[{"D2"}], []]

@@ -12,6 +12,7 @@ import re
 SYSTEMS = {
     "exact": "Exact match",
     "floor": "Memorisation floor",
+    "floor-train": "Memorisation floor (train only)",
     "tfidf": "TF-IDF",
     "genbioel": "GenBioEL",
     "angel": "ANGEL",
