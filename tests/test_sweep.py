@@ -207,7 +207,7 @@ def test_sweep_runs_every_distinct_run_once_where_the_plan_says(small_sweep):
     by_label = {(r.config["label"], r.config["seed"]): r for r in records}
     assert by_label[("tfidf", 1)].config["experiment"] == "small"
     recorded = by_label[("exact/use_training_mentions=True", 0)].config["options"]
-    assert recorded == {"use_training_mentions": True, "memory_rule": "union"}
+    assert recorded == {"use_training_mentions": True, "memory_rule": "union", "memory_splits": "train+dev"}
     # the plan file: every planned run (labels included) and its directory, to rebuild tables from
     plan_rows = read_plan(out)
     assert [(r["label"], r["seed"]) for r in plan_rows] == [(r.label, r.spec.seed) for r in runs]
