@@ -27,7 +27,7 @@ def test_report_rebuilds_the_committed_tables_byte_for_byte(tmp_path, monkeypatc
         command=command_line([config], out, None, True, runs, html=True),
     )
     committed = [p for p in REPORT.iterdir() if p.suffix in (".md", ".tex") and p.stem in GENERATED]
-    committed += [REPORT / "significance.json", REPORT / "index.html"]
+    committed.append(REPORT / "significance.json")  # index.html (about 5 MB) is rebuilt, not committed
     assert len(committed) >= 13
     for path in committed:
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), f"{path.name} differs from a rebuild"
