@@ -11,7 +11,7 @@ from bench.report.build import build_report, command_line
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "reports" / "cpu"
 RUNS = REPORT / "runs"
-GENERATED = ("main", "topk", "ablation", "leakage", "angel_chunks", "memorisation", "timings")
+GENERATED = ("main", "topk", "ablation", "leakage", "angel_chunks", "memorisation", "timings", "convergence")
 
 
 @pytest.mark.skipif(not RUNS.is_dir(), reason="reports/cpu/runs is not committed in this checkout")

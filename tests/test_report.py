@@ -197,10 +197,22 @@ def test_topk_leakage_and_ablation_tables(lab):
 
 
 def test_ablation_table_unit():
-    values = {("m", "x"): [0.60], ("m/k=2", "x"): [0.65]}
+    values = {("m", "x"): {0: 0.60}, ("m/k=2", "x"): {0: 0.65}}
     table = ablation_table(values, {"m/k=2": Ablation("k", "m", "k=2")}, ["x"], pvalues={("m/k=2", "x"): 0.01})
     assert table.rows[0] == ["-", "m", "(base)", "60.0", "60.0"]
     assert table.rows[1] == ["k", "m", "k=2", "65.0 (+5.0)" + SIGNIFICANT, "65.0 (+5.0)"]
+
+
+def test_ablation_difference_is_taken_on_the_ablations_own_seeds():
+    """A one-seed ablation beside a three-seed base: the difference is to the base's same seed, not its mean."""
+    values = {("m", "x"): {0: 0.80, 1: 0.50, 2: 0.56}, ("m", "y"): {0: 0.70}, ("m/k=2", "x"): {0: 0.79}}
+    values[("m/k=2", "y")] = {0: 0.72}
+    table = ablation_table(values, {"m/k=2": Ablation("k", "m", "k=2")}, ["x", "y"])
+    assert table.rows[0][3].startswith("62.0 ± ")  # the base row keeps all of its seeds
+    assert table.rows[1][3:] == ["79.0 (-1.0)", "72.0 (+2.0)", "75.5 (+0.5)"]
+    values[("m/k=2", "x")] = {3: 0.79}  # a seed the base does not have: no difference is claimed
+    table = ablation_table(values, {"m/k=2": Ablation("k", "m", "k=2")}, ["x", "y"])
+    assert table.rows[1][3:] == ["79.0", "72.0 (+2.0)", "75.5"]
 
 
 def test_latex_escapes_and_markdown_pipes():

@@ -20,6 +20,7 @@ from typing import Any
 from bench.errors import BenchError
 from bench.report import tables as build
 from bench.report.collect import Collection, from_config, from_runs, is_run_dir, resolve_out
+from bench.report.convergence import convergence_table
 from bench.report.memorisation import floor_labels, memorisation_table
 from bench.report.render import Table, render_latex, render_markdown
 from bench.report.significance import (
@@ -46,6 +47,8 @@ FILES = {
     "train only, the bar for a linker that never trains on dev, where the config has that floor)",
     "timings": "each run's wall time and where it went (training steps/s, cross-fitted miners, negative stage, "
     "decoding), read from its log.txt",
+    "convergence": "each seed's final training losses beside the other seeds' with the same budget, a seed far "
+    "above them flagged (read from the runs' log.txt)",
 }
 FIGURES = {
     "acc_at_k": "acc@k against k, one panel per benchmark",
@@ -226,7 +229,7 @@ def build_report(
     }
     if collection.ablations:
         tables["ablation"] = build.ablation_table(
-            acc,
+            {key: {seed: reported_accuracy(g.runs[seed], k) for seed in g.seeds} for key, g in groups.items()},
             collection.ablations,
             benchmarks,
             pvalues={(t["system"], t["benchmark"]): t["p"] for t in ablation_tests},
@@ -248,16 +251,22 @@ def build_report(
     for (_, benchmark), group in sorted(groups.items()):
         if group.seeds:
             first_seeds[benchmark] = min(group.seeds[0], first_seeds.get(benchmark, group.seeds[0]))
+    accounts = [
+        (label, benchmark, seed, group.runs[seed], run_times(group.runs[seed].path))
+        for label in all_labels
+        for benchmark in benchmarks
+        if (group := groups.get((label, benchmark)))
+        for seed in group.seeds
+    ]
     tables["timings"] = timings_table(
-        [
-            (label, benchmark, seed, group.runs[seed].metrics.get("timings") or {}, run_times(group.runs[seed].path))
-            for label in all_labels
-            for benchmark in benchmarks
-            if (group := groups.get((label, benchmark)))
-            for seed in group.seeds
-        ],
+        [(label, b, seed, record.metrics.get("timings") or {}, times) for label, b, seed, record, times in accounts],
         first_seeds,
     )
+    convergence = convergence_table(
+        [(label, b, seed, record.config.get("options") or {}, times) for label, b, seed, record, times in accounts]
+    )
+    if convergence is not None:
+        tables["convergence"] = convergence
 
     significance = {
         "method": METHOD,

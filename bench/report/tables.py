@@ -172,7 +172,7 @@ def topk_table(
 
 
 def ablation_table(
-    values: Mapping[Key, Sequence[float | None]],
+    values: Mapping[Key, Mapping[int, float | None]],
     ablations: Mapping[str, Ablation],
     benchmarks: Sequence[str],
     *,
@@ -181,37 +181,54 @@ def ablation_table(
     flags: Mapping[str, str] | None = None,
     k: int = 1,
 ) -> Table:
-    """Each sweep's runs against their base system: acc@k and its difference to the base."""
+    """Each sweep's runs against their base system: acc@k and its difference to the base.
+
+    ``values`` holds each row's acc@k by seed. An ablation often runs on fewer seeds than its
+    base (one seed of an expensive variant beside three of the base), so its difference is taken
+    to the base's mean over the ablation's own seeds: a seed the ablation lacks would otherwise
+    enter the difference as if the variant had caused it.
+    """
     flags = flags or {}
     adjusted = holm_by_system({key: p for key, p in (pvalues or {}).items() if key[1] in benchmarks})
+
+    def mean_over(key: Key, seeds: Sequence[int] | None = None) -> float | None:
+        by_seed = values.get(key) or {}
+        if seeds is not None and not set(seeds) <= set(by_seed):
+            return None
+        return mean_of([by_seed[s] for s in (seeds if seeds is not None else sorted(by_seed))])
+
     rows = []
     bases = list(dict.fromkeys(a.base for a in ablations.values()))
     for base in bases:
-        base_means = [mean_of(values.get((base, b))) for b in benchmarks]
+        base_means = [mean_over((base, b)) for b in benchmarks]
         base_avg = float(np.mean(base_means)) if None not in base_means else None
-        rows.append(["-", base, "(base)", *[mean_sd(values.get((base, b))) for b in benchmarks], percent(base_avg)])
+        cells = [mean_sd(list((values.get((base, b)) or {}).values())) for b in benchmarks]
+        rows.append(["-", base, "(base)", *cells, percent(base_avg)])
         for label, ablation in ablations.items():
             if ablation.base != base:
                 continue
-            cells, means = [], []
-            for benchmark, base_mean in zip(benchmarks, base_means):
-                mean = mean_of(values.get((label, benchmark)))
+            cells, means, paired = [], [], []
+            for benchmark in benchmarks:
+                by_seed = values.get((label, benchmark)) or {}
+                mean = mean_of(list(by_seed.values()))
+                base_same = mean_over((base, benchmark), sorted(by_seed)) if by_seed else None
                 means.append(mean)
-                cell = mean_sd(values.get((label, benchmark)))
-                if mean is not None and base_mean is not None:
-                    cell += f" ({signed_percent(mean - base_mean)})"
+                paired.append(base_same)
+                cell = mean_sd(list(by_seed.values()))
+                if mean is not None and base_same is not None:
+                    cell += f" ({signed_percent(mean - base_same)})"
                 p = adjusted.get((label, benchmark))
                 if p is not None and p < alpha and mean is not None:
                     cell += SIGNIFICANT
                 cells.append(cell)
             avg = float(np.mean(means)) if None not in means else None
             avg_cell = percent(avg)
-            if avg is not None and base_avg is not None:
-                avg_cell += f" ({signed_percent(avg - base_avg)})"
+            if avg is not None and None not in paired:
+                avg_cell += f" ({signed_percent(avg - float(np.mean(paired)))})"
             rows.append([ablation.sweep, base, ablation.setting, *cells, avg_cell])
     notes = [
-        f"acc@{k} (%), union rule, mean ± sd over seeds; in parentheses: difference to the base system "
-        "(percentage points).",
+        f"acc@{k} (%), union rule, mean ± sd over seeds; in parentheses: difference to the base system on the "
+        "ablation's own seeds (percentage points; the base row shows all of the base's seeds).",
         f"{SIGNIFICANT} different from the base system (McNemar exact test, Holm-Bonferroni over the benchmarks "
         f"of each row, adjusted p < {alpha:g}).",
         *flag_notes(benchmarks, flags),

@@ -24,6 +24,7 @@ _LINE = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?P<message>.*)$
 _STAGE_START = re.compile(r"^\[(?P<stage>[\w-]+)\] (?P<steps>\d+) steps of \d+ examples")
 _STAGE_DONE = re.compile(r"^\[(?P<stage>[\w-]+)\] done: (?P<steps>\d+) steps in ")
 _STAGE_SHARED = re.compile(r"^\[(?P<stage>[\w-]+)\] reusing the identical stage")
+_STAGE_PROGRESS = re.compile(r"^\[(?P<stage>[\w-]+)\] step \d+/\d+ .*?, loss (?P<loss>[-+\d.eE]+|nan)")
 _NEGATIVE_START = re.compile(r"^\[angel\] negative-aware stage")
 _FIT_DONE = re.compile(r"^fit done in ")
 _RUN_START = re.compile(r"^(started|resuming) ")
@@ -35,6 +36,8 @@ class StageTime:
     steps: int | None = None
     seconds: float | None = None
     shared: bool = False
+    #: the last training loss its progress lines logged (bench/report/convergence.py compares seeds on it)
+    final_loss: float | None = None
 
     def rate(self) -> str:
         if self.shared:
@@ -84,6 +87,8 @@ def read_log(path: Path) -> RunTimes:
                 stage.seconds = (stamp - opened[match["stage"]]).total_seconds()
         elif (match := _STAGE_SHARED.match(message)) and match["stage"] not in times.stages:
             times.stages[match["stage"]] = StageTime(shared=True)
+        elif match := _STAGE_PROGRESS.match(message):
+            times.stages.setdefault(match["stage"], StageTime()).final_loss = float(match["loss"])
         elif _NEGATIVE_START.match(message):
             negative_from = negative_from or stamp
         elif _FIT_DONE.match(message) and negative_from is not None:
