@@ -58,6 +58,7 @@ def test_stage_rates_shared_stages_miners_and_the_negative_stage_are_read_back(t
             ("genbioel", "ncbi", 1, {"total_s": 600.0}, read_log(tmp_path / "missing.txt")),
         ],
         {"ncbi": 0},
+        ablations=["angel/mining=crossfit"],
     )
     assert table.rows[0][3:] == ["20.3", "200 @ 1.00/s", "1000 @ 1.00/s", "-", "-", "15", "64"]
     assert table.rows[1][3:8] == ["27.2*", "shared", "shared", "16.7", "10.0"]

@@ -261,6 +261,7 @@ def build_report(
     tables["timings"] = timings_table(
         [(label, b, seed, record.metrics.get("timings") or {}, times) for label, b, seed, record, times in accounts],
         first_seeds,
+        ablations=list(collection.ablations),
     )
     convergence = convergence_table(
         [(label, b, seed, record.config.get("options") or {}, times) for label, b, seed, record, times in accounts]

@@ -12,7 +12,7 @@ only its total. A stage another run trained (the positive-only model both arms s
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -114,10 +114,15 @@ def span_hours(accounts: Sequence[RunTimes]) -> float | None:
     return (max(ends) - min(starts)).total_seconds() / 3600
 
 
-def timings_table(rows_in: Sequence[tuple[str, str, int, dict, RunTimes]], first_seeds: dict[str, int]) -> Table:
+def timings_table(
+    rows_in: Sequence[tuple[str, str, int, dict, RunTimes]],
+    first_seeds: dict[str, int],
+    ablations: Collection[str] = (),
+) -> Table:
     """A row per run (label, benchmark, seed, metrics timings, log account) and totals in the notes.
 
-    ``first_seeds``: benchmark -> its first seed, to total the single-seed part (main systems) apart.
+    ``first_seeds``: benchmark -> its first seed, and ``ablations``: the ablation rows' labels, to
+    total the single-seed part (main systems, first seed) apart.
     """
     rows = []
     for label, benchmark, seed, timings, times in rows_in:
@@ -144,7 +149,7 @@ def timings_table(rows_in: Sequence[tuple[str, str, int, dict, RunTimes]], first
         shown = f"{what}: {len(selected)} runs, {hours:.2f} h of run time"
         return shown + (f", {span:.2f} h wall time from the first start to the last finish." if span else ".")
 
-    single = [r for r in rows_in if "/" not in r[0] and r[2] == first_seeds.get(r[1], r[2])]
+    single = [r for r in rows_in if r[0] not in ablations and r[2] == first_seeds.get(r[1], r[2])]
     notes = [
         total(rows_in, "All runs"),
         total(single, "The single-seed part (each benchmark's first seed, main systems)"),
