@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report.timings import read_log, span_hours, timings_table
+from bench.report.timings import busy_hours, read_log, span_hours, timings_table
 
 GENBIOEL_LOG = """\
 2026-12-06 07:00:00 started genbioel on ncbi-disease/test (profile genbioel, seed 0, run key a63d8ec316)
@@ -63,7 +63,7 @@ def test_stage_rates_shared_stages_miners_and_the_negative_stage_are_read_back(t
     assert table.rows[0][3:] == ["20.3", "200 @ 1.00/s", "1000 @ 1.00/s", "-", "-", "15", "64"]
     assert table.rows[1][3:8] == ["27.2*", "shared", "shared", "16.7", "10.0"]
     assert table.rows[2][3:] == ["10.0", "-", "-", "-", "-", "-", "-"]  # no log: the total only
-    assert table.notes[0].startswith("All runs: 3 runs, 0.96 h of run time, 0.79 h wall time")
+    assert table.notes[0] == "All runs: 3 runs, 0.96 h of run time, 0.79 h of wall time while any of them ran."
     # the single-seed part leaves out the ablation and the second seed
     assert table.notes[1].startswith("The single-seed part (each benchmark's first seed, main systems): 1 runs, 0.34 h")
 
@@ -77,3 +77,22 @@ def test_a_resumed_run_keeps_the_stage_it_trained_in_an_earlier_sitting(tmp_path
     )
     times = read_log(write(tmp_path, "r.txt", log))
     assert times.stages["finetune"].rate() == "1000 @ 1.00/s"
+
+
+def test_wall_time_leaves_out_the_gap_between_sittings(tmp_path):
+    """Runs of two sittings (a benchmark rerun hours later): the gap is not time spent."""
+    first = read_log(write(tmp_path, "a.txt", GENBIOEL_LOG))  # 07:00:00 to 07:20:20
+    second = read_log(write(tmp_path, "b.txt", GENBIOEL_LOG.replace("07:", "10:")))  # 10:00:00 to 10:20:20
+    overlapping = read_log(write(tmp_path, "c.txt", GENBIOEL_LOG.replace("07:0", "07:1").replace("07:20", "07:30")))
+    assert span_hours([first, second]) == (3 * 3600 + 20 * 60 + 20) / 3600
+    assert busy_hours([first, second]) == 2 * (20 * 60 + 20) / 3600
+    assert busy_hours([first, overlapping, second]) == (30 * 60 + 20 + 20 * 60 + 20) / 3600
+    assert busy_hours([read_log(tmp_path / "missing.txt")]) is None
+    table = timings_table(
+        [("genbioel", "ncbi", 0, {"total_s": 1220.0}, first), ("genbioel", "aap", 0, {"total_s": 1220.0}, second)],
+        {"ncbi": 0, "aap": 0},
+    )
+    assert table.notes[0] == (
+        "All runs: 2 runs, 0.68 h of run time, 0.68 h of wall time while any of them ran "
+        "(3.34 h from the first start to the last finish)."
+    )

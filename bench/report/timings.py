@@ -114,6 +114,25 @@ def span_hours(accounts: Sequence[RunTimes]) -> float | None:
     return (max(ends) - min(starts)).total_seconds() / 3600
 
 
+def busy_hours(accounts: Sequence[RunTimes]) -> float | None:
+    """Hours during which at least one of the runs was running: the union of their spans.
+
+    Runs made in several sittings (a sweep resumed the next day, a benchmark rerun with a new
+    budget) leave gaps that the first-start-to-last-finish span would count as time spent.
+    """
+    spans = sorted((a.started, a.finished) for a in accounts if a.started and a.finished and a.finished >= a.started)
+    if not spans:
+        return None
+    total, (start, end) = 0.0, spans[0]
+    for begin, finish in spans[1:]:
+        if begin > end:
+            total += (end - start).total_seconds()
+            start, end = begin, finish
+        else:
+            end = max(end, finish)
+    return (total + (end - start).total_seconds()) / 3600
+
+
 def timings_table(
     rows_in: Sequence[tuple[str, str, int, dict, RunTimes]],
     first_seeds: dict[str, int],
@@ -145,9 +164,14 @@ def timings_table(
 
     def total(selected: Sequence[tuple[str, str, int, dict, RunTimes]], what: str) -> str:
         hours = sum(float(r[3].get("total_s") or 0) for r in selected) / 3600
-        span = span_hours([r[4] for r in selected])
+        span, busy = span_hours([r[4] for r in selected]), busy_hours([r[4] for r in selected])
         shown = f"{what}: {len(selected)} runs, {hours:.2f} h of run time"
-        return shown + (f", {span:.2f} h wall time from the first start to the last finish." if span else ".")
+        if span is None or busy is None:
+            return shown + "."
+        shown += f", {busy:.2f} h of wall time while any of them ran"
+        if abs(span - busy) < 0.005:
+            return shown + "."
+        return shown + f" ({span:.2f} h from the first start to the last finish)."
 
     single = [r for r in rows_in if r[0] not in ablations and r[2] == first_seeds.get(r[1], r[2])]
     notes = [
