@@ -99,7 +99,14 @@ def memorisation_table(
         )
         + f". Δ and 'within {100 * tolerance:.0f}': against {against}, at least it less {100 * tolerance:.0f} "
         "point; a linker trained on these very strings should get there (the check is about trained linkers; "
-        "the other rows are for reference).",
+        "the other rows are for reference)."
+        + (
+            " The seen subset is the runs' own (strings of train or dev): where dev was never trained on, it "
+            "holds mentions no model was shown, and the check is strict; on the mentions seen in train alone "
+            "(which runs do not record) it needs the benchmark's train split."
+            if train_floor
+            else ""
+        ),
         *flag_notes(benchmarks, flags),
     ]
     floor_columns = ["floor", "floor (train)"] if train_floor else ["floor"]
