@@ -7,7 +7,7 @@ from pathlib import Path
 from bench.report.convergence import FLAG, convergence_table
 from bench.report.timings import read_log
 
-BUDGET = {"pretrain_steps": 200, "pretrain_lr": 0.001, "finetune_steps": 1000, "finetune_lr": 0.001}
+BUDGET = {"pretrain_steps": 200, "pretrain_lr": 0.001, "finetune_steps": 1000, "finetune_lr": 0.001, "warmup_steps": 0}
 
 
 def log(tmp_path: Path, name: str, finetune_losses: list[float], shared: bool = False) -> Path:

@@ -21,7 +21,7 @@ from bench.report.timings import RunTimes
 #: a final fine-tuning loss this many times the other seeds' median is flagged
 FACTOR = 1.5
 #: the options that fix a positive-only stage's budget: runs compared across seeds must share them
-BUDGET = ("pretrain_steps", "pretrain_lr", "finetune_steps", "finetune_lr", "kb_mix", "batch_size")
+BUDGET = ("pretrain_steps", "pretrain_lr", "finetune_steps", "finetune_lr", "warmup_steps", "kb_mix", "batch_size")
 FLAG = "did not converge"
 
 
