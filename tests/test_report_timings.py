@@ -96,3 +96,27 @@ def test_wall_time_leaves_out_the_gap_between_sittings(tmp_path):
         "All runs: 2 runs, 0.68 h of run time, 0.68 h of wall time while any of them ran "
         "(3.34 h from the first start to the last finish)."
     )
+
+
+def test_a_stage_cut_by_a_later_sitting_counts_only_the_time_it_ran(tmp_path):
+    """Started at 09:15, interrupted after 5 minutes, resumed at 11:00: the gap is neither stage nor wall time."""
+    log = """\
+2026-12-06 09:15:00 started genbioel on aap-fold0/test (profile genbioel, seed 2, run key 198eaa1f14)
+2026-12-06 09:15:00 [pretrain] 200 steps of 64 examples (1,036 examples), learning rate 0.001
+2026-12-06 09:20:00 [pretrain] step 100/200 (50%), loss 3.000, 5m00s elapsed
+2026-12-06 11:00:00 resumed genbioel on aap-fold0/test (profile genbioel, seed 2, run key 198eaa1f14)
+2026-12-06 11:00:00 [pretrain] 200 steps of 64 examples (1,036 examples), learning rate 0.001
+2026-12-06 11:03:00 [pretrain] done: 200 steps in 3m00s
+2026-12-06 11:03:00 [angel] negative-aware stage: 10 chunks of about 590 mentions
+2026-12-06 11:13:00 fit done in 600.0 s; predicting 867 test mentions
+2026-12-06 11:13:20 done: acc@1 83.5% in 620.0 s
+"""
+    times = read_log(write(tmp_path, "log.txt", log))
+    assert times.stages["pretrain"].seconds == 8 * 60
+    assert times.negative_s == 10 * 60
+    assert [(a.strftime("%H:%M"), b.strftime("%H:%M")) for a, b in times.sittings] == [
+        ("09:15", "09:20"),
+        ("11:00", "11:13"),
+    ]
+    assert span_hours([times]) == (2 * 3600 - 100) / 3600
+    assert busy_hours([times]) == (5 * 60 + 13 * 60 + 20) / 3600

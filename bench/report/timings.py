@@ -27,7 +27,7 @@ _STAGE_SHARED = re.compile(r"^\[(?P<stage>[\w-]+)\] reusing the identical stage"
 _STAGE_PROGRESS = re.compile(r"^\[(?P<stage>[\w-]+)\] step \d+/\d+ .*?, loss (?P<loss>[-+\d.eE]+|nan)")
 _NEGATIVE_START = re.compile(r"^\[angel\] negative-aware stage")
 _FIT_DONE = re.compile(r"^fit done in ")
-_RUN_START = re.compile(r"^(started|resuming) ")
+_RUN_START = re.compile(r"^(started|resuming|resumed) ")
 _RUN_DONE = re.compile(r"^done: ")
 
 
@@ -49,12 +49,18 @@ class StageTime:
 
 @dataclass
 class RunTimes:
-    """One run's account: stages by name, the negative stage, the whole run's span in the log."""
+    """One run's account: stages by name, the negative stage, the whole run's span in the log.
+
+    A run resumed in a later sitting logs ``resumed ...``; its ``sittings`` are the spans it was
+    running, and stage and negative-stage times count only the time within them (a stage
+    checkpointed at 09:15 and finished after a resume at 11:00 took its minutes, not two hours).
+    """
 
     stages: dict[str, StageTime] = field(default_factory=dict)
     negative_s: float | None = None
     started: datetime | None = None
     finished: datetime | None = None
+    sittings: list[tuple[datetime, datetime]] = field(default_factory=list)
 
 
 def read_log(path: Path) -> RunTimes:
@@ -62,8 +68,11 @@ def read_log(path: Path) -> RunTimes:
     times = RunTimes()
     if not path.is_file():
         return times
-    opened: dict[str, datetime] = {}
-    negative_from: datetime | None = None
+    opened: dict[str, float] = {}  # stage -> the active clock at its first start line
+    negative_from: float | None = None
+    clock = 0.0  # seconds of active time: the gaps between sittings are left out
+    previous: datetime | None = None
+    sitting_start: datetime | None = None
     for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         line = _LINE.match(raw)
         if not line:
@@ -73,26 +82,34 @@ def read_log(path: Path) -> RunTimes:
         except ValueError:  # a line cut or garbled by a crash: the account reads around it
             continue
         message = line["message"]
-        if _RUN_START.match(message) and times.started is None:
-            times.started = stamp
-        elif _RUN_DONE.match(message):
+        if _RUN_START.match(message):
+            if sitting_start is not None and previous is not None:
+                times.sittings.append((sitting_start, previous))
+            sitting_start = stamp
+            times.started = times.started or stamp
+        elif previous is not None:
+            clock += max(0.0, (stamp - previous).total_seconds())
+        previous = stamp
+        if _RUN_DONE.match(message):
             times.finished = stamp
         if match := _STAGE_START.match(message):
-            opened.setdefault(match["stage"], stamp)
+            opened.setdefault(match["stage"], clock)
             times.stages.setdefault(match["stage"], StageTime(int(match["steps"])))
         elif match := _STAGE_DONE.match(message):
             stage = times.stages.setdefault(match["stage"], StageTime())
             stage.steps = int(match["steps"])
             if match["stage"] in opened:
-                stage.seconds = (stamp - opened[match["stage"]]).total_seconds()
+                stage.seconds = clock - opened[match["stage"]]
         elif (match := _STAGE_SHARED.match(message)) and match["stage"] not in times.stages:
             times.stages[match["stage"]] = StageTime(shared=True)
         elif match := _STAGE_PROGRESS.match(message):
             times.stages.setdefault(match["stage"], StageTime()).final_loss = float(match["loss"])
         elif _NEGATIVE_START.match(message):
-            negative_from = negative_from or stamp
+            negative_from = clock if negative_from is None else negative_from
         elif _FIT_DONE.match(message) and negative_from is not None:
-            times.negative_s = (stamp - negative_from).total_seconds()
+            times.negative_s = clock - negative_from
+    if sitting_start is not None and previous is not None:
+        times.sittings.append((sitting_start, previous))
     return times
 
 
@@ -115,12 +132,12 @@ def span_hours(accounts: Sequence[RunTimes]) -> float | None:
 
 
 def busy_hours(accounts: Sequence[RunTimes]) -> float | None:
-    """Hours during which at least one of the runs was running: the union of their spans.
+    """Hours during which at least one of the runs was running: the union of their sittings.
 
     Runs made in several sittings (a sweep resumed the next day, a benchmark rerun with a new
     budget) leave gaps that the first-start-to-last-finish span would count as time spent.
     """
-    spans = sorted((a.started, a.finished) for a in accounts if a.started and a.finished and a.finished >= a.started)
+    spans = sorted((start, end) for a in accounts for start, end in a.sittings if end >= start)
     if not spans:
         return None
     total, (start, end) = 0.0, spans[0]
