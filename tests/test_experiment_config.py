@@ -62,6 +62,15 @@ def test_shipped_configs_plan_the_experiments_they_describe():
         shared = set(by_label["genbioel"]) & set(by_label["angel"])
         assert {k: by_label["genbioel"][k] for k in shared} == {k: by_label["angel"][k] for k in shared}
 
+    # the dev sweeps behind the CPU recipe (reports/cpu_tuning/tuning.md) plan dev-split runs only
+    for name in ("cpu_tuning.yaml", "cpu_tuning_ncbi.yaml"):
+        tuning = load_experiment(REPO / "configs" / name)
+        assert tuning.runs() and {r.spec.split for r in tuning.runs()} == {"dev"}
+    ncbi_probe = {
+        r.label: dict(r.spec.settings) for r in load_experiment(REPO / "configs" / "cpu_tuning_ncbi.yaml").runs()
+    }
+    assert ncbi_probe["ncbi-warmup"]["warmup_steps"] == 100 and ncbi_probe["ncbi-first-budget"]["warmup_steps"] == 0
+
     paper = load_experiment(REPO / "configs" / "paper.yaml")
     assert paper.seeds == (0, 1, 2)
     assert set(paper.benchmarks) >= {"ncbi-disease", "bc5cdr", "cometa", "aap", "medmentions-st21pv"}
