@@ -229,7 +229,7 @@ def build_report(
     }
     if collection.ablations:
         tables["ablation"] = build.ablation_table(
-            {key: {seed: reported_accuracy(g.runs[seed], k) for seed in g.seeds} for key, g in groups.items()},
+            {key: dict(zip(g.seeds, acc[key])) for key, g in groups.items()},  # acc is in seed order
             collection.ablations,
             benchmarks,
             pvalues={(t["system"], t["benchmark"]): t["p"] for t in ablation_tests},

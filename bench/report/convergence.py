@@ -25,6 +25,10 @@ BUDGET = ("pretrain_steps", "pretrain_lr", "finetune_steps", "finetune_lr", "war
 FLAG = "did not converge"
 
 
+def _budget(benchmark: str, options: Mapping[str, object]) -> tuple[str, ...]:
+    return (benchmark, *(repr(options.get(name)) for name in BUDGET))
+
+
 def _loss(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -41,13 +45,11 @@ def convergence_table(rows_in: Sequence[tuple[str, str, int, Mapping[str, object
         return None
     peers: dict[tuple, dict[int, float]] = defaultdict(dict)
     for _, benchmark, seed, options, times in trained:
-        budget = (benchmark, *(repr(options.get(name)) for name in BUDGET))
-        peers[budget][seed] = times.stages["finetune"].final_loss  # type: ignore[assignment]
+        peers[_budget(benchmark, options)][seed] = times.stages["finetune"].final_loss  # type: ignore[assignment]
     rows, flagged = [], 0
     for label, benchmark, seed, options, times in trained:
-        budget = (benchmark, *(repr(options.get(name)) for name in BUDGET))
         final = times.stages["finetune"].final_loss
-        others = [loss for s, loss in peers[budget].items() if s != seed]
+        others = [loss for s, loss in peers[_budget(benchmark, options)].items() if s != seed]
         median = statistics.median(others) if others else None
         verdict = ""
         if median is not None and final is not None and final > FACTOR * median:

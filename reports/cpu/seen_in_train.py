@@ -40,8 +40,7 @@ def main() -> int:
 
     from bench.api import load_benchmark
     from bench.experiments.config import load_experiment
-    from bench.metrics import hit_ranks
-    from bench.normalize import normalize_name
+    from bench.metrics import hit_ranks, leakage_masks
     from bench.report.memorisation import TOLERANCE
     from bench.results import load_run, mentions_from_rows, predictions_from_rows
 
@@ -58,9 +57,9 @@ def main() -> int:
     sizes: dict[str, tuple[int, int]] = {}
     for benchmark in config.benchmarks:
         data = load_benchmark(benchmark, config.profile)
-        train_strings = {normalize_name(m.text) for m in data.split("train")}
+        train = data.split("train")
         # rows are matched to test mentions by id: an export may redact the text (COMETA's licence)
-        test_text = {m.id: m.text for m in data.split("test")}
+        test_by_id = {m.id: m for m in data.split("test")}
         for record in by_benchmark[benchmark]:
             rows = record.rows
             mentions, predictions = mentions_from_rows(rows), predictions_from_rows(rows)
@@ -70,7 +69,8 @@ def main() -> int:
             recomputed = float(correct[seen_any].mean())
             if abs(recomputed - recorded) > 1e-9:
                 raise SystemExit(f"{record.path}: train+dev seen acc@1 recomputes to {recomputed}, not {recorded}")
-            seen_train = np.array([normalize_name(test_text[m.id]) in train_strings for m in mentions])
+            # the harness's own seen subset (what the runner records against train+dev), against train alone
+            seen_train = leakage_masks([test_by_id[m.id] for m in mentions], train)["mention_seen"]
             if (seen_train & ~seen_any).any():
                 raise SystemExit(f"{record.path}: a mention seen in train is not seen in train+dev")
             label = record.config.get("label") or record.config["system"]
